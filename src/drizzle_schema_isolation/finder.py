@@ -1,0 +1,693 @@
+"""Find hardcoded schema qualifiers (SI01) and schema-isolation hazards (SI02) in PostgreSQL text.
+
+The scan is event driven: one compiled regular expression skips, at C speed, everything that cannot
+matter (whitespace, punctuation, numbers, ordinary words and quoted identifiers) and stops only at
+what can: comments and strings (which must be stepped over exactly), dollar quotes, the forbidden
+schema names and a handful of keywords. Around each stop, :mod:`drizzle_schema_isolation.lexer`
+reads the neighbouring tokens with PostgreSQL's exact rules. A file of plain DDL therefore costs a
+few regex calls per statement, not a Python loop per character or per token.
+
+Code in dollar-quoted bodies (``DO`` blocks, sql/plpgsql functions and procedures) is scanned
+recursively; other strings are data and never touched, except regclass-style literals such as
+``nextval('public.seq'::regclass)``, whose content is a qualified name.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from drizzle_schema_isolation.findings import HARDCODED_SCHEMA, ISOLATION_HAZARD, Finding
+from drizzle_schema_isolation.lexer import (
+    DOLLAR_STRING,
+    ESCAPE_STRING,
+    IDENT,
+    IDENT_CONT_CLASS,
+    IDENT_START_CLASS,
+    MAX_IDENTIFIER_BYTES,
+    NAME_KINDS,
+    PUNCT,
+    QUOTED_IDENT,
+    SPACE_CHARS,
+    SPACE_CLASS,
+    STRING,
+    STRING_KINDS,
+    TYPECAST,
+    UNICODE_IDENT,
+    LexError,
+    Token,
+    block_comment_end,
+    fold_unquoted,
+    identifier_value,
+    is_ident_char,
+    next_significant,
+    string_content_span,
+    token_at,
+    truncate_identifier,
+)
+
+DEFAULT_SCHEMAS: tuple[str, ...] = ("public",)
+
+#: Languages whose bodies are PostgreSQL SQL text that we can scan.
+CODE_LANGUAGES = frozenset({"sql", "plpgsql"})
+#: Object-identifier types whose input is a possibly schema-qualified name.
+NAME_LITERAL_TYPES = frozenset(
+    {"regclass", "regtype", "regproc", "regprocedure", "regcollation", "regconfig", "regdictionary"}
+)
+#: Functions whose first argument is a sequence name given as text (pg_dump writes these).
+SEQUENCE_FUNCTIONS = frozenset({"nextval", "currval", "setval"})
+#: Words the scanner stops at besides the forbidden schemas.
+_KEYWORDS = ("do", "create", "language", "set", "set_config", "cast", "update", *SEQUENCE_FUNCTIONS)
+
+_WORD = re.compile(rf"[{IDENT_START_CLASS}][{IDENT_CONT_CLASS}]*")
+#: ``.name`` right after a qualifier, followed by something that is not a dot (checked by the caller).
+_ADJACENT_NAME = re.compile(rf'\.("[^"]*+(?:""[^"]*+)*+"(?!")|[{IDENT_START_CLASS}][{IDENT_CONT_CLASS}]*+)(?=[^.]|\Z)')
+#: What may follow a string literal: only a ``::`` or a comment needs a closer look.
+_AFTER_STRING = re.compile(r"[ \t\n\r\f\v]*(?:::|--|/\*)")
+#: The word after a keyword, or a sign that a closer look is needed (a comment or a quoted name).
+_NEXT_WORD = re.compile(rf'[{SPACE_CLASS}]*+(?:([{IDENT_START_CLASS}][{IDENT_CONT_CLASS}]*+)|(--|/\*|"|[uU]&"))?')
+_QUOTED_IDENT_BODY = re.compile(r'[^"]*+(?:""[^"]*+)*+"')
+_LINE_END = re.compile(r"[^\n\r]*")
+_PARAM = re.compile(r"\$[0-9]+")
+_SPACES = " \t\n\r\f\v"
+_LITERAL_NAME_PART = re.compile(
+    r'[ \t\n\r\f\v]*(?:"((?:[^"]|"")+)"|([^ \t\n\r\f\v."][^ \t\n\r\f\v.]*))[ \t\n\r\f\v]*'
+)
+
+
+def normalize_schemas(schemas: Iterable[str]) -> tuple[str, ...]:
+    """Validate forbidden schema names: non-empty, at most 63 bytes, duplicates removed."""
+    result: list[str] = []
+    for name in schemas:
+        if not name:
+            raise ValueError("a forbidden schema name cannot be empty")
+        if len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
+            raise ValueError(f"schema name {name!r} is longer than PostgreSQL's {MAX_IDENTIFIER_BYTES} bytes")
+        if name not in result:
+            result.append(name)
+    if not result:
+        raise ValueError("at least one forbidden schema name is needed")
+    return tuple(result)
+
+
+def _ascii_case_insensitive(word: str) -> str:
+    """A pattern matching ``word`` with ASCII letters in either case and nothing else folded.
+
+    ``re.IGNORECASE`` would also fold e.g. U+017F (long s) to ``s``, which PostgreSQL does not.
+    """
+    return "".join(f"[{c}{c.upper()}]" if "a" <= c <= "z" else re.escape(c) for c in word)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scanner:
+    """The compiled skip expressions for one set of forbidden schemas.
+
+    ``skip_fast`` also steps over ``;`` and over standard string literals that are not followed by
+    ``::`` (they cannot hold a qualifier we rewrite); ``skip_careful`` stops at every string and
+    ``;``, for statements whose strings may be code (DO, CREATE FUNCTION) or whose end matters.
+    """
+
+    schemas: frozenset[str]
+    skip_fast: re.Pattern[str]
+    skip_careful: re.Pattern[str]
+
+
+@lru_cache(maxsize=64)
+def _scanner(schemas: tuple[str, ...]) -> _Scanner:
+    unquoted: list[str] = []
+    quoted: list[str] = []
+    for name in schemas:
+        # A name of exactly 63 bytes also matches longer spellings, which PostgreSQL truncates.
+        truncated = len(name.encode("utf-8")) == MAX_IDENTIFIER_BYTES
+        if fold_unquoted(name) == name and _WORD.fullmatch(name):
+            unquoted.append(_ascii_case_insensitive(name) + (f"[{IDENT_CONT_CLASS}]*" if truncated else ""))
+        body = re.escape(name.replace('"', '""'))
+        quoted.append(body + ('(?:[^"]|"")*' if truncated else "") + '"(?!")')
+    words = [_ascii_case_insensitive(k) for k in _KEYWORDS] + unquoted
+    stop_word = "(?:" + "|".join(words) + f")(?![{IDENT_CONT_CLASS}])"
+    stop_quoted = "(?:" + "|".join(quoted) + ")"
+    common = rf"""
+             -(?!-)
+            |/(?!\*)
+            |"(?!"|{stop_quoted})[^"\\]*+(?:""[^"\\]*+)*+"(?!")
+            |(?!{stop_word})[{IDENT_START_CLASS}][{IDENT_CONT_CLASS}]*+
+    """
+    careful = re.compile(rf"""(?:[^\-/'"$;{IDENT_START_CLASS}]++|{common})*+""", re.VERBOSE)
+    fast = re.compile(
+        rf"""(?:
+             [^\-/'"${IDENT_START_CLASS}]++
+            |{common}
+            |(?<![eEbBxX])'[^']*+(?:''[^']*+)*+'(?![{SPACE_CLASS}]*+(?:::|--|/\*|'))
+        )*+""",
+        re.VERBOSE,
+    )
+    return _Scanner(frozenset(schemas), fast, careful)
+
+
+def find_references(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> list[Finding]:
+    """All SI01/SI02 findings in ``text``, sorted by position; raises :class:`LexError` if invalid.
+
+    ``schemas`` are the forbidden schema names as stored by PostgreSQL (``public``, or e.g.
+    ``Tenant`` for a schema created as ``"Tenant"``): quoted identifiers match them exactly, unquoted
+    ones after PostgreSQL's ASCII-only case folding.
+    """
+    scanner = _scanner(normalize_schemas(schemas) if not isinstance(schemas, tuple) else _checked(schemas))
+    findings = _Scan(text, scanner).run()
+    findings.sort(key=lambda f: (f.start, f.code, f.end))
+    return findings
+
+
+@lru_cache(maxsize=64)
+def _checked(schemas: tuple[str, ...]) -> tuple[str, ...]:
+    return normalize_schemas(schemas)
+
+
+@dataclass(slots=True)
+class _Statement:
+    """What the scan has learnt about the statement it is in, for DO/function bodies and SET."""
+
+    kind: str | None = None  # "do" or "function" once recognised
+    language: str | None = None
+    bodies: list[Token] = field(default_factory=list)
+    has_update: bool = False
+
+
+class _Scan:
+    """One pass over one text (a file, or a body inside one)."""
+
+    def __init__(self, text: str, scanner: _Scanner) -> None:
+        self.text = text
+        self.scanner = scanner
+        self.findings: list[Finding] = []
+        self.statement = _Statement()
+        # End offset of the last significant token and whether it was a ";" (statement start).
+        self.last_end: int | None = None
+        self.last_is_semicolon = False
+        self.seen_literals: set[int] = set()
+        # Whether the current statement needs every string and ";" as an event (see _Scanner).
+        self.careful = False
+
+    # -- the event loop -------------------------------------------------------------------------
+
+    def run(self) -> list[Finding]:
+        text = self.text
+        length = len(text)
+        fast = self.scanner.skip_fast.match
+        careful = self.scanner.skip_careful.match
+        # A byte-order mark is an encoding marker, not part of the first token.
+        pos = 1 if text.startswith("\ufeff") else 0
+        while True:
+            region = pos
+            skip = careful if self.careful else fast
+            pos = skip(text, pos).end()  # type: ignore[union-attr]
+            if pos > region:
+                if text[pos - 1] not in _SPACES:
+                    self.last_end, self.last_is_semicolon = pos, False
+                else:
+                    self._note_plain(region, pos)
+            if pos >= length:
+                break
+            char = text[pos]
+            if char == "-":  # "--": a line comment
+                pos = _LINE_END.match(text, pos).end()  # type: ignore[union-attr]
+            elif char == "/":  # "/*": a block comment, maybe nested
+                pos = block_comment_end(text, pos)
+            elif char == ";":
+                self._end_statement()
+                self.last_end, self.last_is_semicolon = pos + 1, True
+                pos += 1
+            elif char == "'":
+                pos = self._on_string(self._string_token(pos))
+            elif char == '"':
+                pos = self._on_quoted_identifier(pos)
+            elif char == "$":
+                pos = self._on_dollar(pos)
+            else:
+                pos = self._on_word(pos)
+        self._end_statement()
+        return self.findings
+
+    def _note_plain(self, start: int, end: int) -> None:
+        """Remember where the last significant character of a skipped region is."""
+        text = self.text
+        while end > start and text[end - 1] in _SPACES:
+            end -= 1
+        if end > start:
+            self.last_end, self.last_is_semicolon = end, False
+
+    def _note_token(self, token: Token) -> None:
+        self.last_end, self.last_is_semicolon = token.end, False
+
+    # -- context helpers ------------------------------------------------------------------------
+
+    def _previous_is_dot(self) -> bool:
+        return self.last_end is not None and not self.last_is_semicolon and self.text[self.last_end - 1] == "."
+
+    def _at_statement_start(self) -> bool:
+        # In fast mode ";" is skipped as plain text: it is then the last significant character.
+        return self.last_end is None or self.last_is_semicolon or self.text[self.last_end - 1] == ";"
+
+    def _previous_word(self) -> str | None:
+        """The unquoted word that is the previous significant token, folded, if it is one."""
+        end = self.last_end
+        if end is None or self.last_is_semicolon:
+            return None
+        text = self.text
+        start = end
+        while start > 0 and is_ident_char(text[start - 1]):
+            start -= 1
+        if start == end or text[start].isdigit() or text[start] == "$":
+            return None
+        return fold_unquoted(text[start:end])
+
+    def _next(self, pos: int) -> Token | None:
+        return next_significant(self.text, pos)
+
+    def _is_word(self, token: Token | None, *words: str) -> bool:
+        return (
+            token is not None
+            and token.kind == IDENT
+            and fold_unquoted(self.text[token.start : token.end]) in words
+        )
+
+    def _is_punct(self, token: Token | None, char: str) -> bool:
+        return token is not None and token.kind == PUNCT and self.text[token.start] == char
+
+    def _forbidden(self, token: Token | None) -> str | None:
+        if token is None or token.kind not in NAME_KINDS:
+            return None
+        value = identifier_value(self.text, token)
+        return value if value in self.scanner.schemas else None
+
+    def _report(self, code: str, start: int, end: int, message: str, deletions: tuple[tuple[int, int], ...] = ()) -> None:
+        self.findings.append(Finding(code, start, end, message, deletions))
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def _string_token(self, quote: int) -> Token:
+        """The string token whose opening quote is at ``quote``, prefix (E, U&, B, X, N) included."""
+        text = self.text
+
+        def standalone(prefix_start: int) -> bool:
+            return prefix_start == 0 or not is_ident_char(text[prefix_start - 1])
+
+        start = quote
+        if quote >= 1 and text[quote - 1] in "eEbBxXnN" and standalone(quote - 1):
+            start = quote - 1
+        elif quote >= 2 and text[quote - 1] == "&" and text[quote - 2] in "uU" and standalone(quote - 2):
+            start = quote - 2
+        return token_at(text, start)
+
+    def _on_string(self, token: Token) -> int:
+        statement = self.statement
+        if statement.kind == "do" and not statement.bodies:
+            statement.bodies.append(token)
+        elif statement.kind == "function" and self._previous_word() == "as":
+            statement.bodies.append(token)
+        if _AFTER_STRING.match(self.text, token.end):
+            following = self._next(token.end)
+            if following is not None and following.kind == TYPECAST:
+                if self._type_name_at(following.end) in NAME_LITERAL_TYPES:
+                    self._check_name_literal(token)
+        self._note_token(token)
+        return token.end
+
+    def _on_dollar(self, pos: int) -> int:
+        param = _PARAM.match(self.text, pos)
+        if param is not None:
+            self.last_end, self.last_is_semicolon = param.end(), False
+            return param.end()
+        token = token_at(self.text, pos)
+        if token.kind == DOLLAR_STRING:
+            return self._on_string(token)
+        self._note_token(token)  # a lone "$"
+        return token.end
+
+    def _on_quoted_identifier(self, pos: int) -> int:
+        text = self.text
+        start = pos
+        if pos >= 2 and text[pos - 2 : pos] in ("U&", "u&") and (pos == 2 or not is_ident_char(text[pos - 3])):
+            start = pos - 2
+        body = _QUOTED_IDENT_BODY.match(text, pos + 1) if start == pos else None
+        if body is not None and body.end() > pos + 2:
+            token = Token(QUOTED_IDENT, pos, body.end())
+        else:
+            token = token_at(text, start)  # U&"...", or an error to report exactly
+        if self._forbidden(token) is not None:
+            return self._on_qualifier(token)
+        self._note_token(token)
+        return token.end
+
+    def _on_word(self, pos: int) -> int:
+        match = _WORD.match(self.text, pos)
+        assert match is not None
+        token = Token(IDENT, pos, match.end())
+        word = fold_unquoted(match.group())
+        if truncate_identifier(word) in self.scanner.schemas:
+            return self._on_qualifier(token)
+        handler = _KEYWORD_HANDLERS.get(word)
+        end = handler(self, token) if handler is not None else token.end
+        if end == token.end:
+            self._note_token(token)
+        return end
+
+    # -- SI01: qualifiers -----------------------------------------------------------------------
+
+    def _on_qualifier(self, token: Token) -> int:
+        """A forbidden schema name: a finding if it qualifies a name (``public.t``)."""
+        text = self.text
+        fast = _ADJACENT_NAME.match(text, token.end)
+        if fast is not None and not self._previous_is_dot():
+            # The common drizzle shape "public"."t": no trivia, no three-part name.
+            name_token = Token(QUOTED_IDENT if fast.group(1)[0] == '"' else IDENT, fast.start(1), fast.end(1))
+            if (token.start == 0 or not is_ident_char(text[token.start - 1])) and self._forbidden(name_token) is None:
+                schema = identifier_value(text, token)
+                self._report(
+                    HARDCODED_SCHEMA,
+                    token.start,
+                    token.end + 1,
+                    f'hardcoded schema qualifier "{schema}" on {fast.group(1)}',
+                    ((token.start, token.end + 1),),
+                )
+                self.last_end, self.last_is_semicolon = token.end + 1, False
+                return token.end + 1
+        dot = self._next(token.end)
+        if not self._is_punct(dot, "."):
+            self._note_token(token)
+            return token.end
+        assert dot is not None
+        name = self._next(dot.end)
+        if name is None or name.kind not in NAME_KINDS:
+            self._note_token(token)
+            return token.end
+        schema = identifier_value(text, token)
+        shown = text[token.start : dot.end]
+        if self._previous_is_dot():
+            self._report(
+                ISOLATION_HAZARD,
+                token.start,
+                name.end,
+                f'three-part name with schema "{schema}": not fixable automatically, qualify by hand',
+            )
+            self._note_token(name)
+            return name.end
+        if self._forbidden(name) is not None and self._is_punct(self._next(name.end), "."):
+            self._report(
+                ISOLATION_HAZARD,
+                token.start,
+                name.end,
+                f'ambiguous name {text[token.start:name.end]}.…: schema "{schema}" repeated, fix by hand',
+            )
+            self._note_token(name)
+            return name.end
+        if token.start > 0 and is_ident_char(text[token.start - 1]):
+            self._report(ISOLATION_HAZARD, token.start, name.end, f"qualifier {shown} glued to the previous token: fix by hand")
+            self._note_token(name)
+            return name.end
+        if dot.start == token.end:
+            deletions: tuple[tuple[int, int], ...] = ((token.start, dot.end),)
+        else:
+            deletions = ((token.start, token.end), (dot.start, dot.end))
+        self._report(
+            HARDCODED_SCHEMA,
+            token.start,
+            dot.end,
+            f'hardcoded schema qualifier "{schema}" on {text[name.start:name.end]}',
+            deletions,
+        )
+        self.last_end, self.last_is_semicolon = dot.end, False
+        return dot.end
+
+    def _type_name_at(self, pos: int) -> str | None:
+        """The (possibly ``pg_catalog.``-qualified) type name starting after ``pos``, folded."""
+        name = self._next(pos)
+        if name is None or name.kind not in NAME_KINDS:
+            return None
+        value = identifier_value(self.text, name)
+        dot = self._next(name.end)
+        if value == "pg_catalog" and self._is_punct(dot, "."):
+            assert dot is not None
+            inner = self._next(dot.end)
+            if inner is None or inner.kind not in NAME_KINDS:
+                return None
+            return identifier_value(self.text, inner)
+        return value
+
+    def _check_name_literal(self, token: Token) -> None:
+        """SI01 inside a literal holding a qualified name (``'public.seq'::regclass``)."""
+        if token.start in self.seen_literals or token.kind not in (STRING, ESCAPE_STRING):
+            return
+        self.seen_literals.add(token.start)
+        span = string_content_span(self.text, token)
+        if span is None:
+            return
+        content = self.text[span[0] : span[1]]
+        first = _LITERAL_NAME_PART.match(content)
+        if first is None or not content.startswith(".", first.end()):
+            return
+        if token.kind == ESCAPE_STRING and "\\" in content[: first.end() + 1]:
+            return
+        quoted, unquoted = first.group(1), first.group(2)
+        value = truncate_identifier(quoted.replace('""', '"') if quoted is not None else fold_unquoted(unquoted))
+        second = _LITERAL_NAME_PART.match(content, first.end() + 1)
+        if second is None:
+            return
+        if value not in self.scanner.schemas:
+            later = content.startswith(".", second.end())
+            if later and self._literal_part_value(second) in self.scanner.schemas:
+                self._report(
+                    ISOLATION_HAZARD,
+                    token.start,
+                    token.end,
+                    f"three-part name {content.strip()!r} names a forbidden schema: fix by hand",
+                )
+            return
+        if content.startswith(".", second.end()):
+            self._report(
+                ISOLATION_HAZARD,
+                token.start,
+                token.end,
+                f"three-part name {content.strip()!r} names a forbidden schema: fix by hand",
+            )
+            return
+        qualifier_start = span[0] + first.start(1 if quoted is not None else 2) - (1 if quoted is not None else 0)
+        dot_end = span[0] + first.end() + 1
+        self._report(
+            HARDCODED_SCHEMA,
+            qualifier_start,
+            dot_end,
+            f'hardcoded schema qualifier "{value}" in name literal {self.text[token.start:token.end]}',
+            ((qualifier_start, dot_end),),
+        )
+
+    @staticmethod
+    def _literal_part_value(part: re.Match[str]) -> str:
+        quoted, unquoted = part.group(1), part.group(2)
+        return truncate_identifier(quoted.replace('""', '"') if quoted is not None else fold_unquoted(unquoted))
+
+    # -- keywords -------------------------------------------------------------------------------
+
+    def _kw_do(self, token: Token) -> int:
+        if self._at_statement_start():
+            self.statement = _Statement(kind="do")
+            self.careful = True
+        return token.end
+
+    def _quick_word(self, pos: int, interesting: frozenset[str]) -> bool:
+        """Whether the word after ``pos`` may be one of ``interesting`` (cheap pre-check)."""
+        match = _NEXT_WORD.match(self.text, pos)
+        assert match is not None
+        if match.group(2) is not None:
+            return True
+        word = match.group(1)
+        return word is not None and fold_unquoted(word) in interesting
+
+    def _kw_create(self, token: Token) -> int:
+        if not self._quick_word(token.end, _AFTER_CREATE):
+            return token.end
+        following = self._next(token.end)
+        if self._is_word(following, "or"):
+            assert following is not None
+            replace = self._next(following.end)
+            following = self._next(replace.end) if self._is_word(replace, "replace") and replace else None
+        if self._is_word(following, "function", "procedure"):
+            self.statement.kind = "function"
+            self.careful = True
+        elif self._is_word(following, "schema"):
+            assert following is not None
+            name = self._next(following.end)
+            if self._is_word(name, "if"):
+                assert name is not None
+                not_ = self._next(name.end)
+                exists = self._next(not_.end) if not_ is not None else None
+                name = self._next(exists.end) if exists is not None else None
+            schema = self._forbidden(name)
+            if schema is not None and name is not None:
+                self._report(
+                    ISOLATION_HAZARD,
+                    token.start,
+                    name.end,
+                    f'CREATE SCHEMA "{schema}": a migration must not create or own a shared schema',
+                )
+        return token.end
+
+    def _kw_language(self, token: Token) -> int:
+        if self.statement.kind is None:
+            return token.end
+        name = self._next(token.end)
+        if name is None:
+            return token.end
+        if name.kind in NAME_KINDS:
+            self.statement.language = identifier_value(self.text, name)
+        elif name.kind in STRING_KINDS:
+            span = string_content_span(self.text, name)
+            self.statement.language = self.text[span[0] : span[1]] if span else None
+        else:
+            return token.end
+        self._note_token(name)
+        return name.end
+
+    def _kw_update(self, token: Token) -> int:
+        self.statement.has_update = True
+        self.careful = True
+        return token.end
+
+    def _kw_set(self, token: Token) -> int:
+        if self.statement.has_update or not self._quick_word(token.end, _AFTER_SET):
+            return token.end
+        target = self._next(token.end)
+        if self._is_word(target, "session", "local"):
+            assert target is not None
+            target = self._next(target.end)
+        if target is not None and target.kind in (IDENT, QUOTED_IDENT, UNICODE_IDENT):
+            value = identifier_value(self.text, target)
+            if value == "search_path":
+                self._report(
+                    ISOLATION_HAZARD,
+                    token.start,
+                    target.end,
+                    "SET search_path in a migration overrides the schema the runner chose",
+                )
+            elif value == "schema" and target.kind == IDENT:
+                name = self._next(target.end)
+                schema = self._forbidden(name)
+                if schema is not None and name is not None:
+                    self._report(
+                        ISOLATION_HAZARD,
+                        token.start,
+                        name.end,
+                        f'SET SCHEMA "{schema}" moves the object out of the isolated schema',
+                    )
+        return token.end
+
+    def _kw_set_config(self, token: Token) -> int:
+        paren = self._next(token.end)
+        if self._is_punct(paren, "("):
+            assert paren is not None
+            argument = self._next(paren.end)
+            if argument is not None and argument.kind in (STRING, DOLLAR_STRING):
+                span = string_content_span(self.text, argument)
+                if span and self.text[span[0] : span[1]].lower() == "search_path":
+                    self._report(
+                        ISOLATION_HAZARD,
+                        token.start,
+                        argument.end,
+                        "set_config('search_path', ...) in a migration overrides the schema the runner chose",
+                    )
+        return token.end
+
+    def _kw_sequence_function(self, token: Token) -> int:
+        paren = self._next(token.end)
+        if self._is_punct(paren, "("):
+            assert paren is not None
+            argument = self._next(paren.end)
+            if argument is not None and argument.kind in (STRING, ESCAPE_STRING):
+                self._check_name_literal(argument)
+        return token.end
+
+    def _kw_cast(self, token: Token) -> int:
+        paren = self._next(token.end)
+        if not self._is_punct(paren, "("):
+            return token.end
+        assert paren is not None
+        literal = self._next(paren.end)
+        if literal is None or literal.kind not in (STRING, ESCAPE_STRING):
+            return token.end
+        as_ = self._next(literal.end)
+        if self._is_word(as_, "as") and as_ is not None and self._type_name_at(as_.end) in NAME_LITERAL_TYPES:
+            self._check_name_literal(literal)
+        return token.end
+
+    # -- bodies ---------------------------------------------------------------------------------
+
+    def _end_statement(self) -> None:
+        if not self.careful:
+            return
+        self.careful = False
+        statement = self.statement
+        self.statement = _Statement()
+        if statement.kind is None or not statement.bodies:
+            return
+        language = statement.language
+        if language is not None and language.lower() not in CODE_LANGUAGES:
+            return
+        for body in statement.bodies:
+            self._scan_body(body)
+
+    def _scan_body(self, body: Token) -> None:
+        span = string_content_span(self.text, body)
+        if span is None or body.kind not in (DOLLAR_STRING, STRING):
+            return
+        raw = self.text[span[0] : span[1]]
+        if body.kind == STRING and "''" in raw:
+            inner, collapsed = _unescape_quotes(raw)
+        else:
+            inner, collapsed = raw, []
+
+        def to_outer(offset: int) -> int:
+            return span[0] + offset + bisect_left(collapsed, offset)
+
+        try:
+            inner_findings = _Scan(inner, self.scanner).run()
+        except LexError as error:
+            raise LexError(f"{error.message} inside a code body", to_outer(error.offset)) from None
+        for finding in inner_findings:
+            self.findings.append(
+                Finding(
+                    finding.code,
+                    to_outer(finding.start),
+                    to_outer(finding.end),
+                    finding.message,
+                    tuple((to_outer(a), to_outer(b)) for a, b in finding.deletions),
+                )
+            )
+
+
+def _unescape_quotes(raw: str) -> tuple[str, list[int]]:
+    """``raw`` with ``''`` collapsed, and the inner offsets of the quotes that were collapsed."""
+    parts = raw.split("''")
+    collapsed: list[int] = []
+    offset = 0
+    for part in parts[:-1]:
+        offset += len(part)
+        collapsed.append(offset)
+        offset += 1
+    return "'".join(parts), collapsed
+
+
+_AFTER_CREATE = frozenset({"or", "function", "procedure", "schema"})
+_AFTER_SET = frozenset({"session", "local", "search_path", "schema"})
+
+_KEYWORD_HANDLERS = {
+    "do": _Scan._kw_do,
+    "create": _Scan._kw_create,
+    "language": _Scan._kw_language,
+    "update": _Scan._kw_update,
+    "set": _Scan._kw_set,
+    "set_config": _Scan._kw_set_config,
+    "cast": _Scan._kw_cast,
+    **{name: _Scan._kw_sequence_function for name in SEQUENCE_FUNCTIONS},
+}

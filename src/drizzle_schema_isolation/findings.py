@@ -1,0 +1,38 @@
+"""The vocabulary every face of the tool speaks: a finding is a code, a span and an optional fix.
+
+Findings are plain, immutable values so that the CLI, the sqlfluff rule and ``apply`` can compare them
+with ``==`` and so the core stays free of any I/O or presentation concern.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Hardcoded schema qualifier such as ``"public".`` in ``"public"."users"``: fixable by deletion.
+HARDCODED_SCHEMA = "SI01"
+#: Schema-isolation hazard (search_path changes, CREATE SCHEMA public, three-part names...): reported only.
+ISOLATION_HAZARD = "SI02"
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem in a text.
+
+    ``start``/``end`` are character offsets (Python ``str`` indices, end exclusive) of the part to point
+    at; ``deletions`` are the spans whose removal fixes it (empty when the finding is not fixable).
+    Offsets always refer to the original text, also for findings inside dollar-quoted bodies and
+    string literals, so a fix is nothing but deleting those spans.
+    """
+
+    code: str
+    start: int
+    end: int
+    message: str
+    deletions: tuple[Span, ...] = ()
+
+    @property
+    def fixable(self) -> bool:
+        """Whether deleting :attr:`deletions` resolves the finding."""
+        return bool(self.deletions)

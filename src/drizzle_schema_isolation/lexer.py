@@ -1,0 +1,339 @@
+"""PostgreSQL's lexical rules (``src/backend/parser/scan.l``), as tokens with character offsets.
+
+Why a lexer of our own: deciding whether ``"public".`` is a schema qualifier needs to know whether it
+stands in code, a string, a comment, a dollar-quoted body or a quoted identifier, and PostgreSQL's
+rules for those (nested block comments, ``''`` doubling, ``E'\\''`` escapes, ``$tag$`` quotes, string
+continuation across newlines, operators that stop before ``--``) are subtle. The rules here follow
+``scan.l`` with ``standard_conforming_strings = on`` (the default since 9.1); the test suite checks the
+token boundaries against PostgreSQL's own scanner.
+
+Offsets are Python ``str`` indices (characters, not bytes). Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import NamedTuple
+
+# Character classes of scan.l, with "high bit set" bytes read as "any non-ASCII character".
+IDENT_START_CLASS = "A-Za-z_\u0080-\U0010ffff"
+IDENT_CONT_CLASS = "A-Za-z0-9_$\u0080-\U0010ffff"
+DOLQ_CONT_CLASS = "A-Za-z0-9_\u0080-\U0010ffff"
+#: scan.l's ``space``: note that Python's ``\s`` would wrongly include e.g. U+00A0, an identifier character.
+SPACE_CHARS = " \t\n\r\f\v"
+SPACE_CLASS = " \\t\\n\\r\\f\\v"
+
+# Token kinds.
+WHITESPACE = "whitespace"
+LINE_COMMENT = "line_comment"
+BLOCK_COMMENT = "block_comment"
+STRING = "string"  # '...' and N'...'
+ESCAPE_STRING = "escape_string"  # E'...'
+UNICODE_STRING = "unicode_string"  # U&'...'
+BIT_STRING = "bit_string"  # B'...' and X'...'
+DOLLAR_STRING = "dollar_string"  # $$...$$, $tag$...$tag$
+QUOTED_IDENT = "quoted_ident"  # "..."
+UNICODE_IDENT = "unicode_ident"  # U&"..."
+IDENT = "ident"  # unquoted identifier or keyword
+PARAM = "param"  # $1
+NUMBER = "number"
+TYPECAST = "typecast"  # ::
+DOT_DOT = "dot_dot"  # ..
+COLON_EQUALS = "colon_equals"  # :=
+OPERATOR = "operator"
+PUNCT = "punct"  # one of , ( ) [ ] . ; : + - * / % ^ < > =
+OTHER = "other"  # any other single character (e.g. a backslash)
+
+TRIVIA_KINDS = frozenset({WHITESPACE, LINE_COMMENT, BLOCK_COMMENT})
+STRING_KINDS = frozenset({STRING, ESCAPE_STRING, UNICODE_STRING, BIT_STRING, DOLLAR_STRING})
+NAME_KINDS = frozenset({IDENT, QUOTED_IDENT, UNICODE_IDENT})
+
+#: PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes.
+MAX_IDENTIFIER_BYTES = 63
+
+
+class LexError(ValueError):
+    """Lexically invalid SQL (an unterminated quote, identifier, dollar quote or comment).
+
+    ``offset`` is the character offset where the offending construct starts, which is also where
+    PostgreSQL points its own error.
+    """
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(f"{message} at offset {offset}")
+        self.message = message
+        self.offset = offset
+
+
+class Token(NamedTuple):
+    """A token: its kind and its ``[start, end)`` character span in the text."""
+
+    kind: str
+    start: int
+    end: int
+
+
+# --- the pieces of scan.l ------------------------------------------------------------------------
+
+_QUOTE_CONTINUE = re.compile(
+    # whitespace_with_newline followed by a quote: 'foo'\n'bar' is one string.
+    rf"(?:[ \t\f\v]|--[^\n\r]*)*[\n\r](?:[{SPACE_CLASS}]+|--[^\n\r]*[\n\r])*'"
+)
+_STANDARD_BODY = re.compile(r"[^']*+(?:''[^']*+)*+'")
+_ESCAPE_BODY = re.compile(r"[^'\\]*+(?:(?:''|\\.)[^'\\]*+)*+'", re.DOTALL)
+_BIT_BODY = re.compile(r"[^']*+'")
+_QUOTED_IDENT_BODY = re.compile(r'[^"]*+(?:""[^"]*+)*+"')
+_BLOCK_COMMENT_MARK = re.compile(r"/\*|\*/")
+_DOLLAR_DELIMITER = re.compile(rf"\$(?:[{IDENT_START_CLASS}][{DOLQ_CONT_CLASS}]*)?\$")
+_OPERATOR_SPECIALS = frozenset("~!@#^&|`?%")
+_SELF_CHARS = frozenset(",()[].;:+-*/%^<>=")
+
+_TOKEN = re.compile(
+    rf"""
+     (?P<{WHITESPACE}>[{SPACE_CLASS}]+)
+    |(?P<{LINE_COMMENT}>--[^\n\r]*)
+    |(?P<block_open>/\*)
+    |(?P<escape_open>[eE]')
+    |(?P<unicode_open>[uU]&')
+    |(?P<unicode_ident_open>[uU]&")
+    |(?P<bit_open>[bBxX]')
+    |(?P<national_open>[nN]')
+    |(?P<string_open>')
+    |(?P<quoted_ident_open>")
+    |(?P<{PARAM}>\$[0-9]+)
+    |(?P<dollar_open>\$(?:[{IDENT_START_CLASS}][{DOLQ_CONT_CLASS}]*)?\$)
+    |(?P<{IDENT}>[{IDENT_START_CLASS}][{IDENT_CONT_CLASS}]*)
+    |(?P<{NUMBER}>
+        0[xX](?:_?[0-9A-Fa-f])+
+       |0[oO](?:_?[0-7])+
+       |0[bB](?:_?[01])+
+       |(?:[0-9](?:_?[0-9])*(?:\.(?!\.)(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)
+        (?:[eE][-+]?[0-9](?:_?[0-9])*)?
+     )
+    |(?P<{TYPECAST}>::)
+    |(?P<{COLON_EQUALS}>:=)
+    |(?P<{DOT_DOT}>\.\.)
+    |(?P<{OPERATOR}>[~!@\#^&|`?+\-*/%<>=]+)
+    |(?P<{OTHER}>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def _end_of_quoted(text: str, body_start: int, body: re.Pattern[str], open_at: int, what: str) -> int:
+    """End of a quoted string whose opening quote ends at ``body_start``, following continuations."""
+    pos = body_start
+    while True:
+        match = body.match(text, pos)
+        if match is None:
+            raise LexError(f"unterminated {what}", open_at)
+        pos = match.end()
+        continuation = _QUOTE_CONTINUE.match(text, pos)
+        if continuation is None:
+            return pos
+        pos = continuation.end()
+
+
+def block_comment_end(text: str, start: int) -> int:
+    """End of the (possibly nested) block comment opening at ``start``."""
+    depth = 1
+    pos = start + 2
+    while True:
+        mark = _BLOCK_COMMENT_MARK.search(text, pos)
+        if mark is None:
+            raise LexError("unterminated /* comment", start)
+        pos = mark.end()
+        if mark.group() == "/*":
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                return pos
+
+
+def dollar_string_end(text: str, start: int, delimiter: str) -> int:
+    """End of the dollar-quoted string opening with ``delimiter`` at ``start``.
+
+    In scan.l every ``$`` inside the body starts a token of its own, so the body ends at the first
+    occurrence of the exact delimiter: a plain substring search is exact.
+    """
+    close = text.find(delimiter, start + len(delimiter))
+    if close < 0:
+        raise LexError("unterminated dollar-quoted string", start)
+    return close + len(delimiter)
+
+
+def _operator_length(op: str) -> int:
+    """How much of a run of operator characters scan.l takes as one operator."""
+    length = len(op)
+    cut = min((i for i in (op.find("/*"), op.find("--")) if i >= 0), default=-1)
+    if cut >= 0:
+        length = cut
+    if length > 1 and op[length - 1] in "+-":
+        if not any(c in _OPERATOR_SPECIALS for c in op[: length - 1]):
+            while length > 1 and op[length - 1] in "+-":
+                length -= 1
+    return length
+
+
+def token_at(text: str, pos: int) -> Token:
+    """The token starting at ``pos`` (which must be a token boundary)."""
+    match = _TOKEN.match(text, pos)
+    assert match is not None  # the OTHER alternative matches any character
+    kind = match.lastgroup
+    end = match.end()
+    if kind == "block_open":
+        return Token(BLOCK_COMMENT, pos, block_comment_end(text, pos))
+    if kind == "string_open" or kind == "national_open":
+        return Token(STRING, pos, _end_of_quoted(text, end, _STANDARD_BODY, pos, "quoted string"))
+    if kind == "escape_open":
+        return Token(ESCAPE_STRING, pos, _end_of_quoted(text, end, _ESCAPE_BODY, pos, "quoted string"))
+    if kind == "unicode_open":
+        return Token(UNICODE_STRING, pos, _end_of_quoted(text, end, _STANDARD_BODY, pos, "quoted string"))
+    if kind == "bit_open":
+        what = "bit string literal" if text[pos] in "bB" else "hexadecimal string literal"
+        return Token(BIT_STRING, pos, _end_of_quoted(text, end, _BIT_BODY, pos, what))
+    if kind == "quoted_ident_open" or kind == "unicode_ident_open":
+        body = _QUOTED_IDENT_BODY.match(text, end)
+        if body is None:
+            raise LexError("unterminated quoted identifier", pos)
+        if body.end() == end + 1:
+            raise LexError("zero-length delimited identifier", pos)
+        return Token(QUOTED_IDENT if kind == "quoted_ident_open" else UNICODE_IDENT, pos, body.end())
+    if kind == "dollar_open":
+        return Token(DOLLAR_STRING, pos, dollar_string_end(text, pos, match.group()))
+    if kind == OPERATOR:
+        length = _operator_length(match.group())
+        if length == 1 and text[pos] in _SELF_CHARS:
+            return Token(PUNCT, pos, pos + 1)
+        return Token(OPERATOR, pos, pos + length)
+    if kind == OTHER:
+        char = text[pos]
+        if char in _SELF_CHARS:
+            return Token(PUNCT, pos, pos + 1)
+        return Token(OTHER, pos, end)
+    assert kind is not None
+    return Token(kind, pos, end)
+
+
+def iter_tokens(text: str, pos: int = 0, end: int | None = None) -> Iterator[Token]:
+    """Every token of ``text[pos:end]``, trivia included, in order."""
+    stop = len(text) if end is None else end
+    while pos < stop:
+        token = token_at(text, pos)
+        yield token
+        pos = token.end
+
+
+def tokenize(text: str) -> list[Token]:
+    """All tokens of ``text``, whitespace and comments included; raises :class:`LexError`."""
+    return list(iter_tokens(text))
+
+
+_TRIVIA_RUN = re.compile(rf"(?:[{SPACE_CLASS}]+|--[^\n\r]*)*")
+
+
+def skip_trivia(text: str, pos: int) -> int:
+    """The first offset at or after ``pos`` that is not whitespace or a comment."""
+    while True:
+        pos = _TRIVIA_RUN.match(text, pos).end()  # type: ignore[union-attr]
+        if text.startswith("/*", pos):
+            pos = block_comment_end(text, pos)
+        else:
+            return pos
+
+
+def next_significant(text: str, pos: int) -> Token | None:
+    """The next token at or after ``pos`` that is not trivia, or ``None`` at the end."""
+    pos = skip_trivia(text, pos)
+    if pos >= len(text):
+        return None
+    return token_at(text, pos)
+
+
+# --- reading token values ------------------------------------------------------------------------
+
+
+def truncate_identifier(name: str) -> str:
+    """``name`` cut to 63 UTF-8 bytes on a character boundary, as PostgreSQL stores identifiers."""
+    if len(name) <= MAX_IDENTIFIER_BYTES // 4:  # at most 4 bytes a character: nothing to cut
+        return name
+    encoded = name.encode("utf-8", "surrogatepass")
+    if len(encoded) <= MAX_IDENTIFIER_BYTES:
+        return name
+    return encoded[:MAX_IDENTIFIER_BYTES].decode("utf-8", "ignore")
+
+
+def fold_unquoted(name: str) -> str:
+    """PostgreSQL's case folding of an unquoted identifier: ASCII letters only, never locale-aware."""
+    return name.translate(_ASCII_LOWER) if not name.islower() else name
+
+
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+
+_UNICODE_ESCAPE = re.compile(r"\\(?:\\|[0-9A-Fa-f]{4}|\+[0-9A-Fa-f]{6})")
+
+
+def _decode_unicode_escapes(body: str) -> str | None:
+    """Decode U&"..." escapes with the default escape character; ``None`` if malformed."""
+
+    def replace(match: re.Match[str]) -> str:
+        code = match.group()[1:]
+        if code == "\\":
+            return "\\"
+        return chr(int(code.lstrip("+"), 16))
+
+    decoded = _UNICODE_ESCAPE.sub(replace, body)
+    if "\\" in _UNICODE_ESCAPE.sub("", body):
+        return None
+    return decoded
+
+
+def identifier_value(text: str, token: Token) -> str | None:
+    """The name an identifier token denotes (folded/unescaped/truncated), ``None`` if not a name.
+
+    A ``U&"..."`` identifier followed by a ``UESCAPE`` clause is not resolved (``None``): it is never
+    worth guessing which schema such a spelling denotes.
+    """
+    raw = text[token.start : token.end]
+    if token.kind == IDENT:
+        return truncate_identifier(fold_unquoted(raw))
+    if token.kind == QUOTED_IDENT:
+        return truncate_identifier(raw[1:-1].replace('""', '"') if '""' in raw[1:-1] else raw[1:-1])
+    if token.kind == UNICODE_IDENT:
+        following = next_significant(text, token.end)
+        if following is not None and following.kind == IDENT:
+            if fold_unquoted(text[following.start : following.end]) == "uescape":
+                return None
+        decoded = _decode_unicode_escapes(raw[3:-1].replace('""', '"'))
+        return None if decoded is None else truncate_identifier(decoded)
+    return None
+
+
+def string_content_span(text: str, token: Token) -> tuple[int, int] | None:
+    """The ``[start, end)`` span of a string token's raw content, if it is one contiguous piece.
+
+    ``None`` for strings continued across lines (``'a'\\n'b'``), whose content is not contiguous.
+    """
+    if token.kind == DOLLAR_STRING:
+        delimiter_length = text.index("$", token.start + 1) + 1 - token.start
+        return token.start + delimiter_length, token.end - delimiter_length
+    if token.kind in (STRING, ESCAPE_STRING, BIT_STRING, UNICODE_STRING):
+        open_quote = text.index("'", token.start)
+        content = (open_quote + 1, token.end - 1)
+        if token.kind == ESCAPE_STRING:
+            body = _ESCAPE_BODY.match(text, content[0])
+        elif token.kind == BIT_STRING:
+            body = _BIT_BODY.match(text, content[0])
+        else:
+            body = _STANDARD_BODY.match(text, content[0])
+        if body is None or body.end() != token.end:
+            return None
+        return content
+    return None
+
+
+def is_ident_char(char: str) -> bool:
+    """Whether ``char`` can continue an unquoted identifier (scan.l's ``ident_cont``)."""
+    return char.isalnum() and char.isascii() or char in "_$" or char >= "\u0080"

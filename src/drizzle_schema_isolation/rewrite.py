@@ -1,0 +1,90 @@
+"""Turn findings into edited text, and offsets into line/column positions.
+
+A fix is only ever a set of deletions applied to the original text, so every character outside the
+removed qualifiers (BOM, CRLF, tabs, trailing spaces, non-ASCII) survives by construction.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+
+from drizzle_schema_isolation.finder import DEFAULT_SCHEMAS, find_references
+from drizzle_schema_isolation.findings import Finding, Span
+
+
+def apply_deletions(text: str, spans: Iterable[Span]) -> str:
+    """``text`` without the characters in ``spans`` (which must not overlap)."""
+    ordered = sorted(spans)
+    if not ordered:
+        return text
+    pieces: list[str] = []
+    position = 0
+    for start, end in ordered:
+        if start < position or end < start or end > len(text):
+            raise ValueError(f"deletion span ({start}, {end}) overlaps another or lies outside the text")
+        pieces.append(text[position:start])
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def fix_spans(findings: Iterable[Finding]) -> list[Span]:
+    """All deletions of the fixable findings, in text order."""
+    return sorted(span for finding in findings for span in finding.deletions)
+
+
+def strip_schema(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> str:
+    """``text`` with every fixable hardcoded qualifier of ``schemas`` removed (idempotent)."""
+    return apply_deletions(text, fix_spans(find_references(text, schemas)))
+
+
+class LineIndex:
+    """Maps character offsets to 1-based (line, column) as editors and PostgreSQL count them.
+
+    Lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r``; columns count characters, so a tab or an
+    emoji is one column and a BOM at the start of the file is column 1 of line 1.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._starts = [0]
+        index = 0
+        length = len(text)
+        while True:
+            newline = _next_newline(text, index)
+            if newline < 0:
+                break
+            step = 2 if text.startswith("\r\n", newline) else 1
+            index = newline + step
+            self._starts.append(index)
+            if index >= length:
+                break
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """The 1-based ``(line, column)`` of ``offset``."""
+        line = bisect_right(self._starts, offset) - 1
+        return line + 1, offset - self._starts[line] + 1
+
+    def line_span(self, line: int, text: str) -> tuple[int, int]:
+        """The ``[start, end)`` of 1-based ``line`` without its line break."""
+        start = self._starts[line - 1]
+        end = self._starts[line] if line < len(self._starts) else len(text)
+        while end > start and text[end - 1] in "\r\n":
+            end -= 1
+        return start, end
+
+
+def _next_newline(text: str, index: int) -> int:
+    n = text.find("\n", index)
+    r = text.find("\r", index)
+    if n < 0:
+        return r
+    if r < 0:
+        return n
+    return min(n, r)
+
+
+def positions(text: str, offsets: Sequence[int]) -> list[tuple[int, int]]:
+    """Line/column of several offsets of the same text."""
+    index = LineIndex(text)
+    return [index.position(offset) for offset in offsets]
