@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from drizzle_schema_isolation.findings import HARDCODED_SCHEMA, ISOLATION_HAZARD, Finding
+from drizzle_schema_isolation.keywords import NOT_PLAIN_IDENTIFIERS
 from drizzle_schema_isolation.lexer import (
     DOLLAR_STRING,
     ESCAPE_STRING,
@@ -29,6 +30,7 @@ from drizzle_schema_isolation.lexer import (
     IDENT_START_CLASS,
     MAX_IDENTIFIER_BYTES,
     NAME_KINDS,
+    OPERATOR,
     PUNCT,
     QUOTED_IDENT,
     SPACE_CHARS,
@@ -47,6 +49,8 @@ from drizzle_schema_isolation.lexer import (
     string_content_span,
     token_at,
     truncate_identifier,
+    uescape_end,
+    unicode_ident_with_uescape,
 )
 
 DEFAULT_SCHEMAS: tuple[str, ...] = ("public",)
@@ -132,7 +136,7 @@ def _scanner(schemas: tuple[str, ...]) -> _Scanner:
     common = rf"""
              -(?!-)
             |/(?!\*)
-            |"(?!"|{stop_quoted})[^"\\]*+(?:""[^"\\]*+)*+"(?!")
+            |(?<![uU]&)"(?!"|{stop_quoted})[^"\\]*+(?:""[^"\\]*+)*+"(?!")
             |(?!{stop_word})[{IDENT_START_CLASS}][{IDENT_CONT_CLASS}]*+
     """
     careful = re.compile(rf"""(?:[^\-/'"$;{IDENT_START_CLASS}]++|{common})*+""", re.VERBOSE)
@@ -288,14 +292,14 @@ class _Scan:
     # -- events ---------------------------------------------------------------------------------
 
     def _string_token(self, quote: int) -> Token:
-        """The string token whose opening quote is at ``quote``, prefix (E, U&, B, X, N) included."""
+        """The string token whose opening quote is at ``quote``, prefix (E, U&, B, X) included."""
         text = self.text
 
         def standalone(prefix_start: int) -> bool:
             return prefix_start == 0 or not is_ident_char(text[prefix_start - 1])
 
         start = quote
-        if quote >= 1 and text[quote - 1] in "eEbBxXnN" and standalone(quote - 1):
+        if quote >= 1 and text[quote - 1] in "eEbBxX" and standalone(quote - 1):
             start = quote - 1
         elif quote >= 2 and text[quote - 1] == "&" and text[quote - 2] in "uU" and standalone(quote - 2):
             start = quote - 2
@@ -331,6 +335,14 @@ class _Scan:
         start = pos
         if pos >= 2 and text[pos - 2 : pos] in ("U&", "u&") and (pos == 2 or not is_ident_char(text[pos - 3])):
             start = pos - 2
+            # The skip expression took "U" and "&" for plain text: step back before them.
+            before = start
+            while before > 0 and text[before - 1] in _SPACES:
+                before -= 1
+            if before == 0 or text.startswith("*/", before - 2):
+                self.last_end, self.last_is_semicolon = None, False
+            else:
+                self.last_end, self.last_is_semicolon = before, text[before - 1] == ";"
         body = _QUOTED_IDENT_BODY.match(text, pos + 1) if start == pos else None
         if body is not None and body.end() > pos + 2:
             token = Token(QUOTED_IDENT, pos, body.end())
@@ -338,6 +350,14 @@ class _Scan:
             token = token_at(text, start)  # U&"...", or an error to report exactly
         if self._forbidden(token) is not None:
             return self._on_qualifier(token)
+        if token.kind == UNICODE_IDENT and unicode_ident_with_uescape(text, token) in self.scanner.schemas:
+            if self._is_punct(self._next(uescape_end(text, token)), "."):
+                self._report(
+                    ISOLATION_HAZARD,
+                    token.start,
+                    token.end,
+                    "schema qualifier spelled with UESCAPE: not fixable automatically, fix by hand",
+                )
         self._note_token(token)
         return token.end
 
@@ -362,14 +382,22 @@ class _Scan:
         fast = _ADJACENT_NAME.match(text, token.end)
         if fast is not None and not self._previous_is_dot():
             # The common drizzle shape "public"."t": no trivia, no three-part name.
-            name_token = Token(QUOTED_IDENT if fast.group(1)[0] == '"' else IDENT, fast.start(1), fast.end(1))
-            if (token.start == 0 or not is_ident_char(text[token.start - 1])) and self._forbidden(name_token) is None:
+            name_text = fast.group(1)
+            name_token = Token(QUOTED_IDENT if name_text[0] == '"' else IDENT, fast.start(1), fast.end(1))
+            if (
+                (token.start == 0 or not is_ident_char(text[token.start - 1]))
+                and self._forbidden(name_token) is None
+                and (name_token.kind == QUOTED_IDENT or fold_unquoted(name_text) not in NOT_PLAIN_IDENTIFIERS)
+            ):
+                if self._names_a_column(name_token):
+                    self._note_token(name_token)
+                    return name_token.end
                 schema = identifier_value(text, token)
                 self._report(
                     HARDCODED_SCHEMA,
                     token.start,
                     token.end + 1,
-                    f'hardcoded schema qualifier "{schema}" on {fast.group(1)}',
+                    f'hardcoded schema qualifier "{schema}" on {name_text}',
                     ((token.start, token.end + 1),),
                 )
                 self.last_end, self.last_is_semicolon = token.end + 1, False
@@ -407,6 +435,20 @@ class _Scan:
             self._report(ISOLATION_HAZARD, token.start, name.end, f"qualifier {shown} glued to the previous token: fix by hand")
             self._note_token(name)
             return name.end
+        if self._names_a_column(name):
+            # "public" is a table or alias here ("WHERE public.id = 1"), not a schema.
+            self._note_token(name)
+            return name.end
+        if name.kind == IDENT and fold_unquoted(text[name.start : name.end]) in NOT_PLAIN_IDENTIFIERS:
+            self._report(
+                ISOLATION_HAZARD,
+                token.start,
+                name.end,
+                f"{text[name.start:name.end]} is a keyword: without {shown} it would parse differently; "
+                f'quote it ("{fold_unquoted(text[name.start:name.end])}") before removing the qualifier',
+            )
+            self._note_token(name)
+            return name.end
         if dot.start == token.end:
             deletions: tuple[tuple[int, int], ...] = ((token.start, dot.end),)
         else:
@@ -420,6 +462,40 @@ class _Scan:
         )
         self.last_end, self.last_is_semicolon = dot.end, False
         return dot.end
+
+    def _names_a_column(self, name: Token) -> bool:
+        """Whether ``public.name`` (two parts) is a column of a table called public, not schema.object.
+
+        PostgreSQL reads ``a.b`` in an expression as table.column; as a relation, type or function
+        name it is schema.object. The context decides: after ``::`` or before ``(`` it is a type or
+        function; after an expression keyword or operator, or before an operator, ``::``, ``[`` or
+        FROM, it is a column reference.
+        """
+        text = self.text
+        last = self.last_end
+        previous = None if last is None or self.last_is_semicolon else text[last - 1]
+        if previous == ":" or text.startswith("(", name.end):
+            return False
+        following = self._next(name.end)
+        if following is None:
+            return False
+        if self._is_punct(following, "(") or self._is_punct(following, "."):
+            return False
+        if previous is not None and previous in _OPERATOR_CHARS:
+            return True
+        word = self._previous_word()
+        if word is not None:
+            if word in _EXPRESSION_WORDS:
+                return True
+            if word in _TYPE_CONTEXT_WORDS or word not in NOT_PLAIN_IDENTIFIERS:
+                return False  # after TYPE, AS, or a column name: a type, relation or function
+        elif previous == '"':
+            return False  # after a quoted column name: the column's type
+        if following.kind in (OPERATOR, TYPECAST):
+            return True
+        if following.kind == PUNCT and text[following.start] in "[=<>+-*/%^":
+            return True
+        return self._is_word(following, "from")
 
     def _type_name_at(self, pos: int) -> str | None:
         """The (possibly ``pg_catalog.``-qualified) type name starting after ``pos``, folded."""
@@ -443,6 +519,7 @@ class _Scan:
         self.seen_literals.add(token.start)
         span = string_content_span(self.text, token)
         if span is None:
+            self._check_continued_literal(token)
             return
         content = self.text[span[0] : span[1]]
         first = _LITERAL_NAME_PART.match(content)
@@ -482,6 +559,21 @@ class _Scan:
             f'hardcoded schema qualifier "{value}" in name literal {self.text[token.start:token.end]}',
             ((qualifier_start, dot_end),),
         )
+
+    def _check_continued_literal(self, token: Token) -> None:
+        """A name literal split over lines ('public.'\n'seq'): reported, never edited."""
+        pieces = re.findall(r"'((?:[^']|'')*)'", self.text[token.start : token.end])
+        content = "".join(piece.replace("''", "'") for piece in pieces)
+        first = _LITERAL_NAME_PART.match(content)
+        if first is None or not content.startswith(".", first.end()):
+            return
+        if self._literal_part_value(first) in self.scanner.schemas:
+            self._report(
+                ISOLATION_HAZARD,
+                token.start,
+                token.end,
+                "name literal continued over lines names a forbidden schema: join it and fix by hand",
+            )
 
     @staticmethod
     def _literal_part_value(part: re.Match[str]) -> str:
@@ -678,6 +770,14 @@ def _unescape_quotes(raw: str) -> tuple[str, list[int]]:
     return "'".join(parts), collapsed
 
 
+#: Keywords after which ``a.b`` is an expression (a column reference) unless a call follows.
+_EXPRESSION_WORDS = frozenset(
+    {"select", "where", "and", "or", "not", "when", "then", "else", "having", "returning", "by", "distinct",
+     "case", "between", "in", "is", "all", "any", "some", "limit", "offset", "return"}
+)
+#: Keywords after which a name is a type or relation, even though they are reserved words.
+_TYPE_CONTEXT_WORDS = frozenset({"as", "setof", "references", "table", "from", "join", "into", "only"})
+_OPERATOR_CHARS = frozenset("=<>+-*/%^~!@#&|`?")
 _AFTER_CREATE = frozenset({"or", "function", "procedure", "schema"})
 _AFTER_SET = frozenset({"session", "local", "search_path", "schema"})
 

@@ -28,7 +28,7 @@ SPACE_CLASS = " \\t\\n\\r\\f\\v"
 WHITESPACE = "whitespace"
 LINE_COMMENT = "line_comment"
 BLOCK_COMMENT = "block_comment"
-STRING = "string"  # '...' and N'...'
+STRING = "string"  # '...' (N'...' is the keyword N, then a string, as in scan.l)
 ESCAPE_STRING = "escape_string"  # E'...'
 UNICODE_STRING = "unicode_string"  # U&'...'
 BIT_STRING = "bit_string"  # B'...' and X'...'
@@ -98,7 +98,6 @@ _TOKEN = re.compile(
     |(?P<unicode_open>[uU]&')
     |(?P<unicode_ident_open>[uU]&")
     |(?P<bit_open>[bBxX]')
-    |(?P<national_open>[nN]')
     |(?P<string_open>')
     |(?P<quoted_ident_open>")
     |(?P<{PARAM}>\$[0-9]+)
@@ -185,7 +184,7 @@ def token_at(text: str, pos: int) -> Token:
     end = match.end()
     if kind == "block_open":
         return Token(BLOCK_COMMENT, pos, block_comment_end(text, pos))
-    if kind == "string_open" or kind == "national_open":
+    if kind == "string_open":
         return Token(STRING, pos, _end_of_quoted(text, end, _STANDARD_BODY, pos, "quoted string"))
     if kind == "escape_open":
         return Token(ESCAPE_STRING, pos, _end_of_quoted(text, end, _ESCAPE_BODY, pos, "quoted string"))
@@ -275,19 +274,53 @@ _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 _UNICODE_ESCAPE = re.compile(r"\\(?:\\|[0-9A-Fa-f]{4}|\+[0-9A-Fa-f]{6})")
 
 
-def _decode_unicode_escapes(body: str) -> str | None:
-    """Decode U&"..." escapes with the default escape character; ``None`` if malformed."""
+def _decode_unicode_escapes(body: str, escape: str = "\\") -> str | None:
+    """Decode U&"..." escapes (``\\XXXX``, ``\\+XXXXXX``, doubled escape); ``None`` if malformed."""
+    pattern = _UNICODE_ESCAPE if escape == "\\" else _unicode_escape_pattern(escape)
 
     def replace(match: re.Match[str]) -> str:
         code = match.group()[1:]
-        if code == "\\":
-            return "\\"
+        if code == escape:
+            return escape
         return chr(int(code.lstrip("+"), 16))
 
-    decoded = _UNICODE_ESCAPE.sub(replace, body)
-    if "\\" in _UNICODE_ESCAPE.sub("", body):
+    if escape in pattern.sub("", body):
         return None
-    return decoded
+    try:
+        return pattern.sub(replace, body)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _unicode_escape_pattern(escape: str) -> re.Pattern[str]:
+    quoted = re.escape(escape)
+    return re.compile(rf"{quoted}(?:{quoted}|[0-9A-Fa-f]{{4}}|\+[0-9A-Fa-f]{{6}})")
+
+
+def _uescape_clause(text: str, token: Token) -> tuple[str, int] | None:
+    """The escape character and end offset of a ``UESCAPE 'c'`` clause after ``token``, if any."""
+    keyword = next_significant(text, token.end)
+    if keyword is None or keyword.kind != IDENT or fold_unquoted(text[keyword.start : keyword.end]) != "uescape":
+        return None
+    literal = next_significant(text, keyword.end)
+    if literal is None or literal.kind != STRING or literal.end - literal.start != 3:
+        return None
+    return text[literal.start + 1], literal.end
+
+
+def uescape_end(text: str, token: Token) -> int:
+    """Where a U&"..." identifier ends, its UESCAPE clause included."""
+    clause = _uescape_clause(text, token)
+    return token.end if clause is None else clause[1]
+
+
+def unicode_ident_with_uescape(text: str, token: Token) -> str | None:
+    """The name a ``U&"..." UESCAPE 'c'`` identifier denotes (``None`` without such a clause)."""
+    clause = _uescape_clause(text, token)
+    if clause is None:
+        return None
+    decoded = _decode_unicode_escapes(text[token.start + 3 : token.end - 1].replace('""', '"'), clause[0])
+    return None if decoded is None else truncate_identifier(decoded)
 
 
 def identifier_value(text: str, token: Token) -> str | None:

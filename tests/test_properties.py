@@ -1,0 +1,181 @@
+"""Property-based tests: fixes only delete qualifiers, are idempotent, never touch data or comments,
+and the lexer agrees with PostgreSQL's scanner on arbitrary input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+from drizzle_schema_isolation import LexError, find_references, strip_schema
+from drizzle_schema_isolation.lexer import WHITESPACE, tokenize
+from drizzle_schema_isolation.rewrite import apply_deletions, fix_spans
+
+pglast_parser = pytest.importorskip("pglast.parser")
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# --- building blocks of generated SQL -----------------------------------------------------------
+
+plain_words = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True).filter(lambda w: w not in {"public"})
+quoted_names = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=8
+).map(lambda s: '"' + s.replace('"', '""') + '"')
+names = st.one_of(plain_words, quoted_names)
+qualifiers = st.sampled_from(['"public"', "public", "PUBLIC", "Public", '"Public"', '"public_x"', "app"])
+dot_gaps = st.sampled_from(["", " ", "\n", "/* c */", " -- c\n"])
+literal_texts = st.lists(
+    st.sampled_from(list("ab.\"'\\ $-/*\n") + ["public", '"public".', "public."]), max_size=12
+).map("".join)
+
+
+@st.composite
+def standard_strings(draw: st.DrawFn) -> str:
+    return "'" + draw(literal_texts).replace("'", "''") + "'"
+
+
+@st.composite
+def escape_strings(draw: st.DrawFn) -> str:
+    return "E'" + draw(literal_texts).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+@st.composite
+def dollar_strings(draw: st.DrawFn) -> str:
+    tag = draw(st.sampled_from(["", "q", "tag_1", "x"]))
+    body = draw(literal_texts)
+    assume(f"${tag}$" not in body and not body.endswith("$"))
+    return f"${tag}${body}${tag}$"
+
+
+@st.composite
+def comments(draw: st.DrawFn) -> str:
+    body = draw(literal_texts)
+    if draw(st.booleans()):
+        return "--" + body.replace("\n", " ").replace("\r", " ") + "\n"
+    assume("/*" not in body and "*/" not in body and not body.endswith("*") and not body.startswith("*"))
+    return "/* " + body + " /* nested */ */"
+
+
+data = st.one_of(standard_strings(), escape_strings(), dollar_strings())
+
+
+@st.composite
+def qualified_references(draw: st.DrawFn) -> str:
+    return draw(qualifiers) + draw(dot_gaps) + "." + draw(dot_gaps) + draw(names)
+
+
+@st.composite
+def statements(draw: st.DrawFn) -> tuple[str, list[tuple[int, int]]]:
+    """A statement and the spans of its data literals and comments (which must never be touched)."""
+    reference = draw(qualified_references())
+    literal = draw(data)
+    comment = draw(comments())
+    template = draw(
+        st.sampled_from(
+            [
+                "SELECT * FROM {ref} WHERE c = {lit} {com};",
+                "ALTER TABLE x ADD CONSTRAINT c FOREIGN KEY (a) REFERENCES {ref}(id) {com};",
+                "{com}CREATE TYPE {ref} AS ENUM({lit});",
+                "INSERT INTO {ref} VALUES ({lit}) {com};",
+                "ALTER TABLE t ALTER COLUMN c SET DEFAULT {lit}::{ref};",
+            ]
+        )
+    )
+    values = {"{ref}": reference, "{lit}": literal, "{com}": comment}
+    text = ""
+    protected: list[tuple[int, int]] = []
+    for piece in re.split(r"(\{ref\}|\{lit\}|\{com\})", template):
+        value = values.get(piece, piece)
+        if piece in ("{lit}", "{com}"):
+            protected.append((len(text), len(text) + len(value)))
+        text += value
+    return text, protected
+
+
+@st.composite
+def scripts(draw: st.DrawFn) -> tuple[str, list[tuple[int, int]]]:
+    parts = draw(st.lists(statements(), min_size=1, max_size=4))
+    separators = draw(st.lists(st.sampled_from(["\n", "\r\n", "\n--> statement-breakpoint\n", " "]), min_size=len(parts), max_size=len(parts)))
+    text = ""
+    protected: list[tuple[int, int]] = []
+    for (statement, spans), separator in zip(parts, separators):
+        protected.extend((a + len(text), b + len(text)) for a, b in spans)
+        text += statement + separator
+    return text, protected
+
+
+QUALIFIER_PIECE = re.compile(r'(?:"public"|[pP][uU][bB][lL][iI][cC])(?:\.)?|\.')
+
+
+@SETTINGS
+@given(scripts())
+def test_fix_only_deletes_qualifiers_and_their_dots(script: tuple[str, list[tuple[int, int]]]) -> None:
+    text, _ = script
+    spans = fix_spans(find_references(text))
+    for start, end in spans:
+        assert QUALIFIER_PIECE.fullmatch(text[start:end]), text[start:end]
+    assert apply_deletions(text, spans) == strip_schema(text)
+
+
+@SETTINGS
+@given(scripts())
+def test_fix_is_idempotent(script: tuple[str, list[tuple[int, int]]]) -> None:
+    text, _ = script
+    once = strip_schema(text)
+    assert strip_schema(once) == once
+    assert not [finding for finding in find_references(once) if finding.fixable]
+
+
+@SETTINGS
+@given(scripts())
+def test_nothing_found_inside_data_literals_or_comments(script: tuple[str, list[tuple[int, int]]]) -> None:
+    text, protected = script
+    for finding in find_references(text):
+        for start, end in protected:
+            assert not (start <= finding.start < end), (finding, text[start:end])
+
+
+@SETTINGS
+@given(scripts())
+def test_fixed_text_has_the_same_tokens_minus_the_deleted_ones(script: tuple[str, list[tuple[int, int]]]) -> None:
+    text, _ = script
+    spans = fix_spans(find_references(text))
+    expected = []
+    for token in tokenize(text):
+        if token.kind == WHITESPACE:
+            continue
+        inside = [(max(a, token.start) - token.start, min(b, token.end) - token.start) for a, b in spans if a < token.end and b > token.start]
+        remaining = apply_deletions(text[token.start : token.end], inside)
+        if remaining:
+            expected.append(remaining)
+    fixed = apply_deletions(text, spans)
+    assert [fixed[t.start : t.end] for t in tokenize(fixed) if t.kind != WHITESPACE] == expected
+
+
+# --- the lexer against PostgreSQL's scanner on arbitrary text -------------------------------------
+
+lexer_soup = st.lists(
+    st.sampled_from(list("aEeUu&$'\"-/*.:;(),+<>=!~\\ \n\tx_") + ["é", "$$", "$q$", "--", "/*", "*/", "''", '""', "::"]),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(lexer_soup)
+@example("E'\\''")
+@example("U&'x' UESCAPE '!'")
+@example("$a$ $b$ $a$")
+@example("/* /* */")
+@example("'a'\n'b'")
+@example("+-- x\n-")
+def test_lexer_matches_postgresql_scanner(text: str) -> None:
+    try:
+        expected = [(t.start, t.end + 1) for t in pglast_parser.scan(text)]
+    except pglast_parser.ParseError:
+        with pytest.raises(LexError):
+            tokenize(text)
+        return
+    ours = [(t.start, t.end) for t in tokenize(text) if t.kind != WHITESPACE]
+    assert ours == expected
