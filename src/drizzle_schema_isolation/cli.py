@@ -163,7 +163,7 @@ def _print_findings(
         if output_format == "github":
             click.echo(github_line(item))
         elif rich:
-            click.echo(rich_block(item, scanned.source.text, index, style))
+            click.echo(rich_block(item, scanned.source.text, index, style), color=style.enabled)
         else:
             click.echo(plain_line(item))
 
@@ -213,7 +213,7 @@ def check(paths: tuple[str, ...], schemas: tuple[str, ...], output_format: str, 
 
         click.echo(json.dumps([item.as_json() for item in run.located], indent=2, ensure_ascii=False))
     elif rich:
-        click.echo(style.bold(summary(run.located, run.files)))
+        click.echo(style.bold(summary(run.located, run.files)), color=style.enabled)
     if run.errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if run.located else EXIT_OK)
