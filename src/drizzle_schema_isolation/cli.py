@@ -10,9 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
@@ -91,18 +89,19 @@ def main() -> None:
     """
 
 
-@dataclass
 class _Run:
     """Everything one ``check``/``fix`` invocation found, for output and the exit code."""
 
-    located: list[Located] = field(default_factory=list)
-    errors: int = 0
-    files: int = 0
-    changed: int = 0
+    __slots__ = ("located", "errors", "files", "changed")
+
+    def __init__(self) -> None:
+        self.located: list[Located] = []
+        self.errors = 0
+        self.files = 0
+        self.changed = 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Scanned:
+class _Scanned(NamedTuple):
     source: SourceFile
     display: str
     findings: list[Finding]
@@ -116,7 +115,7 @@ def _scan(paths: Sequence[str], schemas: tuple[str, ...], run: _Run) -> list[_Sc
         run.errors += 1
     scanned = []
     for path in files:
-        display = str(path)
+        display = path
         try:
             source = read_source(path)
         except InputError as error:
@@ -274,7 +273,7 @@ def _fix_file(scanned: _Scanned, spans: list[tuple[int, int]], diff: bool, verbo
         click.echo("".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines), nl=False)
         return
     try:
-        write_atomic(Path(scanned.display), source.encode(fixed))
+        write_atomic(scanned.display, source.encode(fixed))
     except OSError as error:
         _error(f"{scanned.display}: error: cannot write: {error.strerror or error}")
         run.errors += 1

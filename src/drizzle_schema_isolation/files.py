@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from typing import NamedTuple
 
 BOM = "\ufeff"
 #: Folders never searched when a directory is given (dependencies and VCS metadata).
@@ -23,11 +21,10 @@ class InputError(Exception):
     """A file that cannot be processed; ``str()`` is a one-line message without the path."""
 
 
-@dataclass(frozen=True, slots=True)
-class SourceFile:
+class SourceFile(NamedTuple):
     """A decoded SQL file: ``text`` excludes the BOM, which ``encode`` puts back."""
 
-    path: Path
+    path: str
     text: str
     has_bom: bool
 
@@ -36,51 +33,54 @@ class SourceFile:
         return ((BOM if self.has_bom else "") + text).encode("utf-8", "surrogatepass")
 
 
-@dataclass(frozen=True, slots=True)
-class PathProblem:
+class PathProblem(NamedTuple):
     """A command-line path that yields no file to process."""
 
     path: str
     message: str
 
 
-def expand_paths(paths: Iterable[str]) -> tuple[list[Path], list[PathProblem]]:
-    """Files named directly, plus ``*.sql`` files under named folders, each once, in a stable order."""
-    files: list[Path] = []
+def expand_paths(paths: Iterable[str]) -> tuple[list[str], list[PathProblem]]:
+    """Files named directly, plus ``*.sql`` files under named folders, each once, in a stable order.
+
+    Paths stay strings (``os.path``, not ``pathlib``): importing pathlib costs a hook several
+    milliseconds on every commit.
+    """
+    files: list[str] = []
     problems: list[PathProblem] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(_sql_files_under(path))
+        if os.path.isdir(raw):
+            found = sorted(_sql_files_under(raw))
             if not found:
                 problems.append(PathProblem(raw, "no *.sql files in this folder"))
             candidates = found
-        elif path.exists() or path.is_symlink():
-            candidates = [path]
+        elif os.path.lexists(raw):
+            candidates = [raw]
         else:
             problems.append(PathProblem(raw, "no such file or folder"))
             continue
         for candidate in candidates:
-            key = candidate.resolve() if candidate.exists() else candidate
+            key = os.path.realpath(candidate)
             if key not in seen:
                 seen.add(key)
                 files.append(candidate)
     return files, problems
 
 
-def _sql_files_under(folder: Path) -> Iterator[Path]:
+def _sql_files_under(folder: str) -> Iterator[str]:
     for root, directories, names in os.walk(folder):
         directories[:] = sorted(d for d in directories if d not in SKIPPED_DIRECTORIES)
         for name in names:
             if name.lower().endswith(".sql"):
-                yield Path(root, name)
+                yield os.path.join(root, name)
 
 
-def read_source(path: Path) -> SourceFile:
+def read_source(path: str) -> SourceFile:
     """Read and decode ``path``; raise :class:`InputError` with a clear message if impossible."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except IsADirectoryError:
         raise InputError("is a folder, not a file") from None
     except FileNotFoundError:
@@ -100,16 +100,19 @@ def read_source(path: Path) -> SourceFile:
     return SourceFile(path, text[1:] if has_bom else text, has_bom)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: str, data: bytes) -> None:
     """Replace the file at ``path`` (or at its symlink's target) with ``data``, atomically.
 
     A temporary file in the same folder is written, flushed to disk and renamed over the target,
     so a crash leaves either the old or the new content, never a mix. The mode is kept; a symlink
     stays a symlink because the rename happens at its target.
     """
-    target = Path(os.path.realpath(path))
-    mode = stat.S_IMODE(target.stat().st_mode)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    import tempfile  # only when a file really changes
+
+    target = os.path.realpath(path)
+    folder, name = os.path.split(target)
+    mode = stat.S_IMODE(os.stat(target).st_mode)
+    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
@@ -123,10 +126,10 @@ def write_atomic(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
-    _fsync_directory(target.parent)
+    _fsync_directory(folder)
 
 
-def _fsync_directory(folder: Path) -> None:
+def _fsync_directory(folder: str) -> None:
     """Make the rename durable; some file systems refuse fsync on folders, which is harmless."""
     try:
         descriptor = os.open(folder, os.O_RDONLY)

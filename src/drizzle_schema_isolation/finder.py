@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from drizzle_schema_isolation.findings import HARDCODED_SCHEMA, ISOLATION_HAZARD, Finding
 from drizzle_schema_isolation.keywords import NOT_PLAIN_IDENTIFIERS
@@ -26,8 +26,8 @@ from drizzle_schema_isolation.lexer import (
     DOLLAR_STRING,
     ESCAPE_STRING,
     IDENT,
-    IDENT_CONT_CLASS,
-    IDENT_START_CLASS,
+    IDENT_CONT,
+    IDENT_START,
     MAX_IDENTIFIER_BYTES,
     NAME_KINDS,
     OPERATOR,
@@ -39,6 +39,7 @@ from drizzle_schema_isolation.lexer import (
     STRING_KINDS,
     TYPECAST,
     UNICODE_IDENT,
+    ascii_class_except,
     LexError,
     Token,
     block_comment_end,
@@ -66,13 +67,16 @@ SEQUENCE_FUNCTIONS = frozenset({"nextval", "currval", "setval"})
 #: Words the scanner stops at besides the forbidden schemas.
 _KEYWORDS = ("do", "create", "language", "set", "set_config", "cast", "update", *SEQUENCE_FUNCTIONS)
 
-_WORD = re.compile(rf"[{IDENT_START_CLASS}][{IDENT_CONT_CLASS}]*")
+#: Characters that start nothing interesting: not a word, quote, comment, dollar (nor ";" when careful).
+_PLAIN_CAREFUL = ascii_class_except("-/'\"$;_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_PLAIN_FAST = ascii_class_except("-/'\"$_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_WORD = re.compile(rf"{IDENT_START}{IDENT_CONT}*")
 #: ``.name`` right after a qualifier, followed by something that is not a dot (checked by the caller).
-_ADJACENT_NAME = re.compile(rf'\.("[^"]*+(?:""[^"]*+)*+"(?!")|[{IDENT_START_CLASS}][{IDENT_CONT_CLASS}]*+)(?=[^.]|\Z)')
+_ADJACENT_NAME = re.compile(rf'\.("[^"]*+(?:""[^"]*+)*+"(?!")|{IDENT_START}{IDENT_CONT}*+)(?=[^.]|\Z)')
 #: What may follow a string literal: only a ``::`` or a comment needs a closer look.
 _AFTER_STRING = re.compile(r"[ \t\n\r\f\v]*(?:::|--|/\*)")
 #: The word after a keyword, or a sign that a closer look is needed (a comment or a quoted name).
-_NEXT_WORD = re.compile(rf'[{SPACE_CLASS}]*+(?:([{IDENT_START_CLASS}][{IDENT_CONT_CLASS}]*+)|(--|/\*|"|[uU]&"))?')
+_NEXT_WORD = re.compile(rf'[{SPACE_CLASS}]*+(?:({IDENT_START}{IDENT_CONT}*+)|(--|/\*|"|[uU]&"))?')
 _QUOTED_IDENT_BODY = re.compile(r'[^"]*+(?:""[^"]*+)*+"')
 _LINE_END = re.compile(r"[^\n\r]*")
 _PARAM = re.compile(r"\$[0-9]+")
@@ -105,8 +109,7 @@ def _ascii_case_insensitive(word: str) -> str:
     return "".join(f"[{c}{c.upper()}]" if "a" <= c <= "z" else re.escape(c) for c in word)
 
 
-@dataclass(frozen=True, slots=True)
-class _Scanner:
+class _Scanner(NamedTuple):
     """The compiled skip expressions for one set of forbidden schemas.
 
     ``skip_fast`` also steps over ``;`` and over standard string literals that are not followed by
@@ -127,22 +130,22 @@ def _scanner(schemas: tuple[str, ...]) -> _Scanner:
         # A name of exactly 63 bytes also matches longer spellings, which PostgreSQL truncates.
         truncated = len(name.encode("utf-8")) == MAX_IDENTIFIER_BYTES
         if fold_unquoted(name) == name and _WORD.fullmatch(name):
-            unquoted.append(_ascii_case_insensitive(name) + (f"[{IDENT_CONT_CLASS}]*" if truncated else ""))
+            unquoted.append(_ascii_case_insensitive(name) + (f"{IDENT_CONT}*" if truncated else ""))
         body = re.escape(name.replace('"', '""'))
         quoted.append(body + ('(?:[^"]|"")*' if truncated else "") + '"(?!")')
     words = [_ascii_case_insensitive(k) for k in _KEYWORDS] + unquoted
-    stop_word = "(?:" + "|".join(words) + f")(?![{IDENT_CONT_CLASS}])"
+    stop_word = "(?:" + "|".join(words) + f")(?!{IDENT_CONT})"
     stop_quoted = "(?:" + "|".join(quoted) + ")"
     common = rf"""
              -(?!-)
             |/(?!\*)
             |(?<![uU]&)"(?!"|{stop_quoted})[^"\\]*+(?:""[^"\\]*+)*+"(?!")
-            |(?!{stop_word})[{IDENT_START_CLASS}][{IDENT_CONT_CLASS}]*+
+            |(?!{stop_word}){IDENT_START}{IDENT_CONT}*+
     """
-    careful = re.compile(rf"""(?:[^\-/'"$;{IDENT_START_CLASS}]++|{common})*+""", re.VERBOSE)
+    careful = re.compile(rf"""(?:{_PLAIN_CAREFUL}++|{common})*+""", re.VERBOSE)
     fast = re.compile(
         rf"""(?:
-             [^\-/'"${IDENT_START_CLASS}]++
+             {_PLAIN_FAST}++
             |{common}
             |(?<![eEbBxX])'[^']*+(?:''[^']*+)*+'(?![{SPACE_CLASS}]*+(?:::|--|/\*|'))
         )*+""",
@@ -169,14 +172,16 @@ def _checked(schemas: tuple[str, ...]) -> tuple[str, ...]:
     return normalize_schemas(schemas)
 
 
-@dataclass(slots=True)
 class _Statement:
     """What the scan has learnt about the statement it is in, for DO/function bodies and SET."""
 
-    kind: str | None = None  # "do" or "function" once recognised
-    language: str | None = None
-    bodies: list[Token] = field(default_factory=list)
-    has_update: bool = False
+    __slots__ = ("kind", "language", "bodies", "has_update")
+
+    def __init__(self, kind: str | None = None) -> None:
+        self.kind = kind  # "do" or "function" once recognised
+        self.language: str | None = None
+        self.bodies: list[Token] = []
+        self.has_update = False
 
 
 class _Scan:

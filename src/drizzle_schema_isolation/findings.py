@@ -1,12 +1,14 @@
 """The vocabulary every face of the tool speaks: a finding is a code, a span and an optional fix.
 
 Findings are plain, immutable values so that the CLI, the sqlfluff rule and ``apply`` can compare them
-with ``==`` and so the core stays free of any I/O or presentation concern.
+with ``==`` and so the core stays free of any I/O or presentation concern. (A NamedTuple rather than
+a dataclass: importing ``dataclasses`` pulls in ``inspect``, which a pre-commit hook would pay for on
+every commit.)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 #: Hardcoded schema qualifier such as ``"public".`` in ``"public"."users"``: fixable by deletion.
 HARDCODED_SCHEMA = "SI01"
@@ -16,8 +18,7 @@ ISOLATION_HAZARD = "SI02"
 Span = tuple[int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """One problem in a text.
 
     ``start``/``end`` are character offsets (Python ``str`` indices, end exclusive) of the part to point

@@ -7,7 +7,7 @@ Reporters only format; they never decide what is a finding. Each takes :class:`L
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from drizzle_schema_isolation.findings import HARDCODED_SCHEMA, Finding
 from drizzle_schema_isolation.rewrite import LineIndex
@@ -19,8 +19,7 @@ HELP = {
 HAZARD_HELP = "not fixed automatically: rewrite this statement so it does not depend on a fixed schema"
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
+class Located(NamedTuple):
     """A finding placed in a file: 1-based line and column (in characters)."""
 
     path: str
