@@ -481,6 +481,12 @@ class _Scan:
         previous = None if last is None or self.last_is_semicolon else text[last - 1]
         if previous == ":" or text.startswith("(", name.end):
             return False
+        word = self._previous_word()
+        if word is not None and word not in _EXPRESSION_WORDS:
+            if word in _TYPE_CONTEXT_WORDS or word not in NOT_PLAIN_IDENTIFIERS:
+                return False  # after TYPE, AS, REFERENCES or a column name: a type, relation or function
+        elif word is None and previous == '"':
+            return False  # after a quoted column name: the column's type
         following = self._next(name.end)
         if following is None:
             return False
@@ -488,14 +494,8 @@ class _Scan:
             return False
         if previous is not None and previous in _OPERATOR_CHARS:
             return True
-        word = self._previous_word()
-        if word is not None:
-            if word in _EXPRESSION_WORDS:
-                return True
-            if word in _TYPE_CONTEXT_WORDS or word not in NOT_PLAIN_IDENTIFIERS:
-                return False  # after TYPE, AS, or a column name: a type, relation or function
-        elif previous == '"':
-            return False  # after a quoted column name: the column's type
+        if word is not None and word in _EXPRESSION_WORDS:
+            return True
         if following.kind in (OPERATOR, TYPECAST):
             return True
         if following.kind == PUNCT and text[following.start] in "[=<>+-*/%^":
