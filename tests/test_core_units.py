@@ -1,0 +1,84 @@
+"""Unit tests of the pure core pieces the case table does not reach directly."""
+
+from __future__ import annotations
+
+import pytest
+
+from drizzle_schema_isolation import find_references, strip_schema
+from drizzle_schema_isolation.finder import normalize_schemas
+from drizzle_schema_isolation.lexer import (
+    BLOCK_COMMENT,
+    DOLLAR_STRING,
+    ESCAPE_STRING,
+    IDENT,
+    LexError,
+    QUOTED_IDENT,
+    STRING,
+    UNICODE_IDENT,
+    identifier_value,
+    tokenize,
+    truncate_identifier,
+)
+from drizzle_schema_isolation.rewrite import LineIndex, apply_deletions
+
+
+def test_apply_deletions_rejects_overlaps_and_out_of_range() -> None:
+    assert apply_deletions("abcdef", [(1, 2), (4, 6)]) == "acd"
+    with pytest.raises(ValueError):
+        apply_deletions("abcdef", [(1, 3), (2, 4)])
+    with pytest.raises(ValueError):
+        apply_deletions("abc", [(2, 9)])
+
+
+def test_line_index_counts_lf_crlf_and_lone_cr() -> None:
+    text = "a\nb\r\nc\rd"
+    index = LineIndex(text)
+    assert [index.position(text.index(ch)) for ch in "abcd"] == [(1, 1), (2, 1), (3, 1), (4, 1)]
+    assert index.line_span(2, text) == (2, 3)
+
+
+def test_schema_names_are_validated() -> None:
+    assert normalize_schemas(["public", "app", "public"]) == ("public", "app")
+    for bad in ([], [""], ["x" * 64], ["é" * 32]):
+        with pytest.raises(ValueError):
+            normalize_schemas(bad)
+
+
+def test_identifiers_are_truncated_to_63_bytes_like_postgresql() -> None:
+    long_name = "s" * 63
+    assert truncate_identifier(long_name + "tail") == long_name
+    assert truncate_identifier("é" * 40) == "é" * 31  # 62 bytes: a 2-byte character is never split
+    sql = f"SELECT * FROM {long_name}xyz.t, \"{long_name}more\".u, {long_name[:-1]}.v;"
+    findings = find_references(sql, [long_name])
+    assert [sql[f.start : f.end] for f in findings] == [f"{long_name}xyz.", f'"{long_name}more".']
+
+
+def test_token_kinds() -> None:
+    sql = "SELECT E'x', 'y', $q$z$q$, \"q\", U&\"u\", ident /* c */"
+    kinds = [t.kind for t in tokenize(sql) if t.kind != "whitespace"]
+    assert kinds == [IDENT, ESCAPE_STRING, "punct", STRING, "punct", DOLLAR_STRING, "punct", QUOTED_IDENT, "punct", UNICODE_IDENT, "punct", IDENT, BLOCK_COMMENT]
+
+
+def test_identifier_values_fold_ascii_only() -> None:
+    sql = 'PUBLIC "PUBLIC" ÄBC U&"\\0070ublic"'
+    values = [identifier_value(sql, t) for t in tokenize(sql) if t.kind != "whitespace"]
+    assert values == ["public", "PUBLIC", "Äbc", "public"]
+
+
+def test_lex_error_inside_a_body_points_into_the_file() -> None:
+    sql = "SELECT 1;\nDO $$ BEGIN RAISE NOTICE 'oops; END $$;\n"
+    with pytest.raises(LexError) as raised:
+        find_references(sql)
+    assert raised.value.offset == sql.index("'oops")
+    assert "inside a code body" in raised.value.message
+
+
+def test_leading_bom_does_not_hide_the_first_keyword() -> None:
+    sql = "\ufeffDO $$ BEGIN PERFORM public.f(); END $$;"
+    assert strip_schema(sql) == "\ufeffDO $$ BEGIN PERFORM f(); END $$;"
+
+
+def test_findings_offsets_are_into_the_original_text_for_escaped_bodies() -> None:
+    sql = "CREATE FUNCTION f() RETURNS text AS 'SELECT ''a'', ''b'' FROM public.t' LANGUAGE sql;"
+    (finding,) = find_references(sql)
+    assert sql[finding.start : finding.end] == "public."
