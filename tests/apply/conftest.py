@@ -1,0 +1,74 @@
+"""A real PostgreSQL for tests/apply: the server at $DATABASE_URL, else an embedded PostgreSQL 18.
+
+Each test that needs the database gets a fresh database (``db_url``), so tests never see each other's
+schemas; the embedded server is started once per session and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from apply_support import DATA, FIXTURES, migration_folders  # noqa: F401  (re-exported for fixtures)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    from drizzle_schema_isolation.embedded import EmbeddedPostgres, EmbeddedUnavailable
+
+    try:
+        server = EmbeddedPostgres().start()
+    except EmbeddedUnavailable as error:
+        pytest.skip(f"no DATABASE_URL and no embedded PostgreSQL: {error}")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def db_url(pg_server_url: str) -> Iterator[str]:
+    """A fresh, empty database on the test server, dropped afterwards."""
+    import psycopg
+    from psycopg import sql
+
+    from drizzle_schema_isolation.embedded import database_url_for
+
+    name = f"dsi_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+    try:
+        yield database_url_for(pg_server_url, name)
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def conn(db_url: str):  # type: ignore[no-untyped-def]
+    """An autocommit connection to the fresh database, for assertions."""
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
+def copy_folder(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Copy a migrations folder into tmp_path (tests that edit files never touch the originals)."""
+
+    def copy(source: Path, name: str = "migrations") -> Path:
+        target = tmp_path / name
+        shutil.copytree(source, target)
+        return target
+
+    return copy

@@ -1,0 +1,72 @@
+"""Faults with real processes: SIGKILL mid-apply, and replicas starting together."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from apply_support import DATA
+
+pytestmark = pytest.mark.postgres
+
+BLOCKER = 424242
+
+
+def apply_process(folder: Path, schema: str, db_url: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "DATABASE_URL": db_url}
+    return subprocess.Popen(
+        [sys.executable, "-m", "drizzle_schema_isolation", "apply", str(folder), "--schema", schema],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.05)
+
+
+def test_sigkill_mid_apply_records_nothing_and_next_run_succeeds(db_url: str, conn: psycopg.Connection, copy_folder) -> None:  # type: ignore[no-untyped-def]
+    folder = copy_folder(DATA / "catalog-0x")
+    path = folder / "0001_tags.sql"
+    # the second migration waits on a lock the test holds, so the process is provably mid-apply when killed
+    path.write_text(path.read_text() + f"\n--> statement-breakpoint\nSELECT pg_advisory_xact_lock({BLOCKER});\n")
+    holder = psycopg.connect(db_url, autocommit=True)
+    holder.execute("SELECT pg_advisory_lock(%s)", (BLOCKER,))
+    process = apply_process(folder, "plugin_catalog", db_url)
+    try:
+        wait_for(lambda: conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
+            (f"%pg_advisory_xact_lock({BLOCKER})%",)).fetchone()[0] == 1)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        holder.execute("SELECT pg_advisory_unlock(%s)", (BLOCKER,))
+        holder.close()
+    assert process.returncode == -signal.SIGKILL
+    wait_for(lambda: conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'drizzle-schema-isolation' AND datname = current_database()").fetchone()[0] == 0)
+    assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'plugin_catalog'").fetchone() == (0,)
+    rerun = apply_process(folder, "plugin_catalog", db_url)
+    out, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    assert conn.execute("SELECT count(*) FROM plugin_catalog.__drizzle_migrations").fetchone() == (3,)
+
+
+def test_eight_processes_starting_together_apply_each_migration_once(db_url: str, conn: psycopg.Connection) -> None:
+    processes = [apply_process(DATA / "catalog-1x", "plugin_race", db_url) for _ in range(8)]
+    outputs = [p.communicate(timeout=300) for p in processes]
+    assert [p.returncode for p in processes] == [0] * 8, [err for _, err in outputs]
+    applied = [line for out, _ in outputs for line in out.splitlines() if ": applied " in line]
+    assert len(applied) == 3  # exactly one process applied them; the seven others found nothing pending
+    rows = conn.execute("SELECT name FROM plugin_race.__drizzle_migrations ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == ["20240610061320_init", "20240611100000_tags", "20240612134640_views"]
