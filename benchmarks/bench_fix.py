@@ -54,8 +54,10 @@ def build_tree(target: Path, files: int, texts: list[str]) -> int:
     for index in range(files):
         folder = target / f"plugin_{index % 100:03d}" / "drizzle"
         folder.mkdir(parents=True, exist_ok=True)
-        # Two fixture files per migration keeps the tree near 3 MB with realistic statements.
-        text = texts[index % len(texts)] + "\n--> statement-breakpoint\n" + texts[(index * 7 + 3) % len(texts)]
+        # One fixture file per migration, two in every fourth: about 3 MB of realistic statements.
+        text = texts[index % len(texts)]
+        if index % 4 == 0:
+            text += "\n--> statement-breakpoint\n" + texts[(index * 7 + 3) % len(texts)]
         data = text.encode("utf-8")
         (folder / f"{index:04d}_migration.sql").write_bytes(data)
         size += len(data)

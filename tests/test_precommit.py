@@ -24,6 +24,7 @@ def test_hook_manifest_names_and_types() -> None:
     hooks = {hook["id"]: hook for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
     assert hooks["drizzle-schema-fix"]["entry"] == "drizzle-schema-isolation fix"
     assert hooks["drizzle-schema-check"]["entry"] == "drizzle-schema-isolation check"
+    assert hooks["drizzle-schema-sqlfluff"]["entry"].startswith("sqlfluff lint --dialect postgres")
     for hook in hooks.values():
         assert hook["language"] == "python"
         assert hook["types"] == ["sql"]
@@ -58,6 +59,11 @@ def test_hooks_run_under_real_pre_commit(tmp_path: Path) -> None:
     assert check.returncode == 1, check.stdout + check.stderr
     assert "drizzle/0000_init.sql:1:13: SI01" in check.stdout
     assert "README.md" not in check.stdout.split("Failed")[-1]
+
+    fluff = _try_repo(app, "drizzle-schema-sqlfluff")
+    assert fluff.returncode == 1, fluff.stdout + fluff.stderr
+    assert "SchemaIsolation_SI01" in fluff.stdout
+    assert "L:   1 | P:  13" in fluff.stdout
 
     fix = _try_repo(app, "drizzle-schema-fix")
     assert fix.returncode == 1, fix.stdout + fix.stderr

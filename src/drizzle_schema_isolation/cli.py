@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import click
 
 from drizzle_schema_isolation import __version__
-from drizzle_schema_isolation.files import InputError, SourceFile, expand_paths, read_source, write_atomic
+from drizzle_schema_isolation.files import InputError, SourceFile, expand_paths, read_source, write_all_atomic
 from drizzle_schema_isolation.finder import DEFAULT_SCHEMAS, find_references, normalize_schemas
 from drizzle_schema_isolation.findings import Finding
 from drizzle_schema_isolation.lexer import LexError
@@ -238,22 +238,26 @@ def fix(
     run = _Run()
     rich = _show_source(show_source)
     style = _style(color, rich)
+    pending: list[tuple[_Scanned, str, int]] = []
     for scanned in _scan(paths, forbidden, run):
         spans = fix_spans(scanned.findings)
         if spans:
-            _fix_file(scanned, spans, diff, verbose, run)
+            fixed = _fix_file(scanned, spans, diff, verbose)
+            if fixed is not None:
+                pending.append((scanned, fixed, sum(1 for f in scanned.findings if f.fixable)))
+            run.changed += 1
         hazards = [finding for finding in scanned.findings if not finding.fixable]
         _print_findings(scanned, hazards, "text", rich, style, run)
+    _write_fixed(pending, run)
     if run.errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if run.changed or run.located else EXIT_OK)
 
 
-def _fix_file(scanned: _Scanned, spans: list[tuple[int, int]], diff: bool, verbose: bool, run: _Run) -> None:
+def _fix_file(scanned: _Scanned, spans: list[tuple[int, int]], diff: bool, verbose: bool) -> str | None:
+    """The fixed text of one file (``None`` with ``--diff``, which prints the change instead)."""
     source = scanned.source
     fixed = apply_deletions(source.text, spans)
-    count = sum(1 for finding in scanned.findings if finding.fixable)
-    run.changed += 1
     if verbose:
         index = LineIndex(source.text)
         for finding in scanned.findings:
@@ -261,26 +265,32 @@ def _fix_file(scanned: _Scanned, spans: list[tuple[int, int]], diff: bool, verbo
                 line, column = index.position(finding.start)
                 removed = "".join(source.text[a:b] for a, b in finding.deletions)
                 click.echo(f"{scanned.display}:{line}:{column}: removed {removed}")
-    if diff:
-        import difflib
+    if not diff:
+        return fixed
+    import difflib
 
-        lines = difflib.unified_diff(
-            source.text.splitlines(keepends=True),
-            fixed.splitlines(keepends=True),
-            fromfile=f"a/{scanned.display}",
-            tofile=f"b/{scanned.display}",
-        )
-        click.echo("".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines), nl=False)
-        return
-    try:
-        write_atomic(scanned.display, source.encode(fixed))
-    except OSError as error:
-        _error(f"{scanned.display}: error: cannot write: {error.strerror or error}")
-        run.errors += 1
-        run.changed -= 1
-        return
-    plural = "qualifier" if count == 1 else "qualifiers"
-    click.echo(f"fixed {scanned.display}: removed {count} hardcoded schema {plural}")
+    lines = difflib.unified_diff(
+        source.text.splitlines(keepends=True),
+        fixed.splitlines(keepends=True),
+        fromfile=f"a/{scanned.display}",
+        tofile=f"b/{scanned.display}",
+    )
+    click.echo("".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines), nl=False)
+    return None
+
+
+def _write_fixed(pending: list[tuple[_Scanned, str, int]], run: _Run) -> None:
+    """Write every fixed file atomically, then report each one (or why it could not be written)."""
+    failures = dict(write_all_atomic([(scanned.display, scanned.source.encode(fixed)) for scanned, fixed, _ in pending]))
+    for scanned, _, count in pending:
+        error = failures.get(scanned.display)
+        if error is not None:
+            _error(f"{scanned.display}: error: cannot write: {error.strerror or error}")
+            run.errors += 1
+            run.changed -= 1
+            continue
+        plural = "qualifier" if count == 1 else "qualifiers"
+        click.echo(f"fixed {scanned.display}: removed {count} hardcoded schema {plural}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -100,12 +100,41 @@ def read_source(path: str) -> SourceFile:
     return SourceFile(path, text[1:] if has_bom else text, has_bom)
 
 
-def write_atomic(path: str, data: bytes) -> None:
+def write_all_atomic(changes: list[tuple[str, bytes]]) -> list[tuple[str, OSError]]:
+    """Write many files atomically, overlapping their fsyncs; return the writes that failed.
+
+    Each file is still written, flushed and renamed on its own (a crash leaves every file either old
+    or new); threads only let the disk work on several fsyncs at once, and each folder is synced
+    once at the end instead of once per file.
+    """
+    failures: list[tuple[str, OSError]] = []
+    folders: set[str] = set()
+
+    def write(change: tuple[str, bytes]) -> None:
+        path, data = change
+        try:
+            folders.add(write_atomic(path, data, sync_folder=False))
+        except OSError as error:
+            failures.append((path, error))
+
+    if len(changes) == 1:
+        write(changes[0])
+    elif changes:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(8, len(changes))) as pool:
+            list(pool.map(write, changes))
+    for folder in sorted(folders):
+        _fsync_directory(folder)
+    return failures
+
+
+def write_atomic(path: str, data: bytes, *, sync_folder: bool = True) -> str:
     """Replace the file at ``path`` (or at its symlink's target) with ``data``, atomically.
 
     A temporary file in the same folder is written, flushed to disk and renamed over the target,
     so a crash leaves either the old or the new content, never a mix. The mode is kept; a symlink
-    stays a symlink because the rename happens at its target.
+    stays a symlink because the rename happens at its target. Returns the target's folder.
     """
     import tempfile  # only when a file really changes
 
@@ -126,7 +155,9 @@ def write_atomic(path: str, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
-    _fsync_directory(folder)
+    if sync_folder:
+        _fsync_directory(folder)
+    return folder
 
 
 def _fsync_directory(folder: str) -> None:
