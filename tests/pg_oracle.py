@@ -133,20 +133,19 @@ def _body_tree(body: str, language: str, schemas: frozenset[str]) -> Any:
 
 
 def _normalize_plpgsql(node: Any, schemas: frozenset[str]) -> Any:
+    """A PL/pgSQL tree without locations, each embedded SQL ``query`` replaced by its normalized tree."""
     if isinstance(node, list):
         return [_normalize_plpgsql(item, schemas) for item in node]
     if not isinstance(node, dict):
         return node
-    result: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in LOCATION_KEYS:
-            continue
-        if key == "query" and isinstance(value, str):
-            try:
-                result[key] = normalized_tree(value, schemas)
-            except parser.ParseError:
-                # Expressions such as "x + 1" are not statements: parse them as a SELECT list.
-                result[key] = normalized_tree(f"SELECT {value}", schemas)
-            continue
-        result[key] = _normalize_plpgsql(value, schemas)
-    return result
+    return {key: _plpgsql_value(key, value, schemas) for key, value in node.items() if key not in LOCATION_KEYS}
+
+
+def _plpgsql_value(key: str, value: Any, schemas: frozenset[str]) -> Any:
+    if key != "query" or not isinstance(value, str):
+        return _normalize_plpgsql(value, schemas)
+    try:
+        return normalized_tree(value, schemas)
+    except parser.ParseError:
+        # Expressions such as "x + 1" are not statements: parse them as a SELECT list.
+        return normalized_tree(f"SELECT {value}", schemas)
