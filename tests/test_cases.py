@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from casetable import Case, load_cases
+
 from drizzle_schema_isolation import LexError, find_references, strip_schema
 from drizzle_schema_isolation.rewrite import LineIndex
 

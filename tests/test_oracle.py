@@ -8,11 +8,10 @@ PostgreSQL's scanner.
 
 from __future__ import annotations
 
-
 import pytest
-
 from casetable import load_cases
 from corpus import fixture_sql_files, relative
+
 from drizzle_schema_isolation import find_references, strip_schema
 from drizzle_schema_isolation.lexer import WHITESPACE, tokenize
 

@@ -100,7 +100,7 @@ def scripts(draw: st.DrawFn) -> tuple[str, list[tuple[int, int]]]:
     separators = draw(st.lists(st.sampled_from(["\n", "\r\n", "\n--> statement-breakpoint\n", " "]), min_size=len(parts), max_size=len(parts)))
     text = ""
     protected: list[tuple[int, int]] = []
-    for (statement, spans), separator in zip(parts, separators):
+    for (statement, spans), separator in zip(parts, separators, strict=True):
         protected.extend((a + len(text), b + len(text)) for a, b in spans)
         text += statement + separator
     return text, protected

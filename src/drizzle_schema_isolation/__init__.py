@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from drizzle_schema_isolation.findings import HARDCODED_SCHEMA, ISOLATION_HAZARD, Finding
 from drizzle_schema_isolation.finder import DEFAULT_SCHEMAS, find_references
+from drizzle_schema_isolation.findings import (
+    HARDCODED_SCHEMA,
+    ISOLATION_HAZARD,
+    Finding,
+)
 from drizzle_schema_isolation.lexer import LexError
 from drizzle_schema_isolation.rewrite import apply_deletions, strip_schema
 

@@ -15,7 +15,12 @@ from typing import Any
 
 import click
 
-from drizzle_schema_isolation.migrate import DEFAULT_MIGRATIONS_TABLE, ApplyError, ApplyResult, MigrationFailed
+from drizzle_schema_isolation.migrate import (
+    DEFAULT_MIGRATIONS_TABLE,
+    ApplyError,
+    ApplyResult,
+    MigrationFailed,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1

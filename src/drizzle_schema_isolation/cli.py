@@ -15,11 +15,29 @@ from typing import Any, NamedTuple
 import click
 
 from drizzle_schema_isolation import __version__
-from drizzle_schema_isolation.files import InputError, SourceFile, expand_paths, read_source, write_all_atomic
-from drizzle_schema_isolation.finder import DEFAULT_SCHEMAS, find_references, normalize_schemas
+from drizzle_schema_isolation.files import (
+    InputError,
+    SourceFile,
+    expand_paths,
+    read_source,
+    write_all_atomic,
+)
+from drizzle_schema_isolation.finder import (
+    DEFAULT_SCHEMAS,
+    find_references,
+    normalize_schemas,
+)
 from drizzle_schema_isolation.findings import Finding
 from drizzle_schema_isolation.lexer import LexError
-from drizzle_schema_isolation.report import Located, Style, github_line, locate, plain_line, rich_block, summary
+from drizzle_schema_isolation.report import (
+    Located,
+    Style,
+    github_line,
+    locate,
+    plain_line,
+    rich_block,
+    summary,
+)
 from drizzle_schema_isolation.rewrite import LineIndex, apply_deletions, fix_spans
 
 EXIT_OK = 0

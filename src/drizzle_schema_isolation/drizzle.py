@@ -21,13 +21,17 @@ import calendar
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from drizzle_schema_isolation.finder import DEFAULT_SCHEMAS, find_references, normalize_schemas
+from drizzle_schema_isolation.finder import (
+    DEFAULT_SCHEMAS,
+    find_references,
+    normalize_schemas,
+)
 from drizzle_schema_isolation.findings import Finding
 from drizzle_schema_isolation.lexer import LexError
 from drizzle_schema_isolation.rewrite import apply_deletions, fix_spans
@@ -148,7 +152,7 @@ class MigrationFolder:
     migrations: tuple[Migration, ...]
     warnings: tuple[str, ...] = ()
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Migration]:
         return iter(self.migrations)
 
     def __len__(self) -> int:

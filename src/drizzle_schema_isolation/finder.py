@@ -20,7 +20,11 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
-from drizzle_schema_isolation.findings import HARDCODED_SCHEMA, ISOLATION_HAZARD, Finding
+from drizzle_schema_isolation.findings import (
+    HARDCODED_SCHEMA,
+    ISOLATION_HAZARD,
+    Finding,
+)
 from drizzle_schema_isolation.keywords import NOT_PLAIN_IDENTIFIERS
 from drizzle_schema_isolation.lexer import (
     DOLLAR_STRING,
@@ -33,15 +37,14 @@ from drizzle_schema_isolation.lexer import (
     OPERATOR,
     PUNCT,
     QUOTED_IDENT,
-    SPACE_CHARS,
     SPACE_CLASS,
     STRING,
     STRING_KINDS,
     TYPECAST,
     UNICODE_IDENT,
-    ascii_class_except,
     LexError,
     Token,
+    ascii_class_except,
     block_comment_end,
     fold_unquoted,
     identifier_value,

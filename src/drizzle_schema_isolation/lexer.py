@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 
-
 def ascii_class_except(allowed: str) -> str:
     """A regex class of every ASCII character except ``allowed`` (and so of no non-ASCII one).
 

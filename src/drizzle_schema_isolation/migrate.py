@@ -26,11 +26,10 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from drizzle_schema_isolation.drizzle import (
     LAYOUT_FOLDERS,
-    LAYOUT_JOURNAL,
     FolderError,
     Migration,
     MigrationFolder,
@@ -39,7 +38,12 @@ from drizzle_schema_isolation.drizzle import (
 )
 from drizzle_schema_isolation.finder import DEFAULT_SCHEMAS, normalize_schemas
 from drizzle_schema_isolation.lexer import MAX_IDENTIFIER_BYTES
-from drizzle_schema_isolation.pgconn import ConnectError, connect, has_connection_settings, redact
+from drizzle_schema_isolation.pgconn import (
+    ConnectError,
+    connect,
+    has_connection_settings,
+    redact,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import psycopg
@@ -339,7 +343,8 @@ class _Runner:
             self.script.append(text if text.endswith(";") else f"{text};" if "--" not in text.rsplit("\n", 1)[-1] else f"{text}\n;")
             return
         assert self.cursor is not None
-        self.cursor.execute(query, prepare=False)
+        # Migration statements are dynamic SQL by nature, not the LiteralString psycopg's types ask for.
+        self.cursor.execute(cast(Any, query), prepare=False)
 
 
 def _ident(*names: str) -> pgsql.Composable:
@@ -603,7 +608,6 @@ def _run(
     result: ApplyResult,
     on_applied: Callable[[AppliedMigration], None] | None,
 ) -> None:
-    from psycopg import sql
 
     table = options.migrations_table
     side_table = table + SIDE_TABLE_SUFFIX

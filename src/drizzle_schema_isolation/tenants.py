@@ -17,8 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from drizzle_schema_isolation.drizzle import FolderError, MigrationFolder, read_folder
-from drizzle_schema_isolation.migrate import ApplyError, ApplyResult, apply_migrations, check_identifier
-from drizzle_schema_isolation.pgconn import ConnectError, connect, connection_kwargs, password_of, redact, resolve_url
+from drizzle_schema_isolation.migrate import (
+    ApplyError,
+    ApplyResult,
+    apply_migrations,
+    check_identifier,
+)
+from drizzle_schema_isolation.pgconn import (
+    ConnectError,
+    connect,
+    connection_kwargs,
+    password_of,
+    redact,
+    resolve_url,
+)
 
 DEFAULT_SCHEMA_TEMPLATE = "plugin_{name}"
 PLUGIN_MIGRATIONS = "drizzle"

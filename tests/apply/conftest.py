@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from apply_support import DATA, FIXTURES, migration_folders  # noqa: F401  (re-exported for fixtures)
 
 

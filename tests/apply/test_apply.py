@@ -7,12 +7,17 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from apply_support import DATA, migration_folders
 from psycopg import sql
 
-from apply_support import DATA, migration_folders
 from drizzle_schema_isolation import apply_migrations, strip_schema
 from drizzle_schema_isolation.drizzle import read_folder
-from drizzle_schema_isolation.migrate import ApplyError, DriftError, MigrationFailed, SchemaNameError
+from drizzle_schema_isolation.migrate import (
+    ApplyError,
+    DriftError,
+    MigrationFailed,
+    SchemaNameError,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -30,7 +35,7 @@ def bookkeeping(conn: psycopg.Connection, schema: str, table: str = "__drizzle_m
         return []
     query = sql.SQL("SELECT {} FROM {}.{} ORDER BY id").format(
         sql.SQL(", ").join(map(sql.Identifier, cols)), sql.Identifier(schema), sql.Identifier(table))
-    return [dict(zip(cols, row)) for row in conn.execute(query)]
+    return [dict(zip(cols, row, strict=True)) for row in conn.execute(query)]
 
 
 def schema_exists(conn: psycopg.Connection, schema: str) -> bool:

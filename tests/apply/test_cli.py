@@ -8,9 +8,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from apply_support import DATA
 from click.testing import CliRunner
 
-from apply_support import DATA
 from drizzle_schema_isolation.apply_cli import apply_command, verify_command
 
 pytestmark = pytest.mark.postgres

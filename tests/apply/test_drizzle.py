@@ -8,11 +8,22 @@ import json
 from pathlib import Path
 
 import pytest
-
-from drizzle_schema_isolation.drizzle import BREAKPOINT, FolderError, folder_millis, read_folder
-from drizzle_schema_isolation.migrate import Recorded, SchemaNameError, check_identifier, lock_key, plan, upgrade_names
-
 from apply_support import DATA, migration_folders
+
+from drizzle_schema_isolation.drizzle import (
+    BREAKPOINT,
+    FolderError,
+    folder_millis,
+    read_folder,
+)
+from drizzle_schema_isolation.migrate import (
+    Recorded,
+    SchemaNameError,
+    check_identifier,
+    lock_key,
+    plan,
+    upgrade_names,
+)
 
 
 def test_journal_layout_order_times_and_hashes() -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
 from apply_support import DATA
 
 pytestmark = pytest.mark.postgres

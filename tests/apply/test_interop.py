@@ -15,9 +15,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from apply_support import DATA, migration_folders
 from psycopg.conninfo import conninfo_to_dict
 
-from apply_support import DATA, migration_folders
 from drizzle_schema_isolation import apply_migrations, strip_schema
 from drizzle_schema_isolation.drizzle import read_folder
 

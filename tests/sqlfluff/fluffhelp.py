@@ -9,10 +9,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
+from casetable import Case
 from sqlfluff.core import FluffConfig, Linter
 from sqlfluff.core.errors import SQLBaseError, SQLLintError, SQLParseError
 
-from casetable import Case
 from drizzle_schema_isolation.rewrite import LineIndex
 
 SI01 = "SchemaIsolation_SI01"

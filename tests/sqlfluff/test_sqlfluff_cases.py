@@ -10,11 +10,7 @@ error, CRLF, a BOM) are adapted as tests/sqlfluff/case_overrides.yml says, with 
 from __future__ import annotations
 
 import pytest
-from sqlfluff.utils.testing.rules import RuleTestCase
-
 from casetable import Case, load_cases
-from drizzle_schema_isolation import LexError, find_references
-from drizzle_schema_isolation.rewrite import LineIndex
 from fluffhelp import (
     SI01,
     SI02,
@@ -26,6 +22,10 @@ from fluffhelp import (
     parse_errors,
     sort_positions,
 )
+from sqlfluff.utils.testing.rules import RuleTestCase
+
+from drizzle_schema_isolation import LexError, find_references
+from drizzle_schema_isolation.rewrite import LineIndex
 
 CASES = load_cases()
 OVERRIDES = load_overrides()

@@ -23,14 +23,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sqlfluff.core import FluffConfig, Linter
-from sqlfluff.core.errors import SQLLintError
-
 from casetable import load_cases
 from corpus import fixture_sql_files, relative
+from fluffhelp import SI01, SI02, cli_command, core_positions, lint_positions
+from sqlfluff.core import FluffConfig, Linter
+
 from drizzle_schema_isolation import find_references, strip_schema
 from drizzle_schema_isolation.files import read_source
-from fluffhelp import SI01, SI02, cli_command, core_positions, lint_positions
 
 FIXTURES = fixture_sql_files()
 SQLFLUFF_CONFIG = "[sqlfluff]\ndialect = postgres\ntemplater = raw\nlarge_file_skip_byte_limit = 0\n"

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fluffhelp import RULE_NAMES, SI01, SI02, cli_command, lint_positions, linter
 from sqlfluff.core import FluffConfig, Linter
 from sqlfluff.core.errors import SQLFluffUserError
 from sqlfluff.core.rules import get_ruleset
 
 from drizzle_schema_isolation import strip_schema
-from fluffhelp import RULE_NAMES, SI01, SI02, cli_command, lint_positions, linter
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIZZLE_FK = 'ALTER TABLE "g" ADD CONSTRAINT "fk" FOREIGN KEY ("s") REFERENCES "public"."systems"("id");\n'

@@ -24,7 +24,10 @@ FORBIDDEN_SCHEMAS = "forbidden_schemas"
 @hookimpl
 def get_rules() -> list[type[Any]]:
     """The plugin's rules: SI01 (hardcoded qualifier, fixable) and SI02 (isolation hazard)."""
-    from drizzle_schema_isolation.sqlfluff_plugin.rules import Rule_SchemaIsolation_SI01, Rule_SchemaIsolation_SI02
+    from drizzle_schema_isolation.sqlfluff_plugin.rules import (
+        Rule_SchemaIsolation_SI01,
+        Rule_SchemaIsolation_SI02,
+    )
 
     return [Rule_SchemaIsolation_SI01, Rule_SchemaIsolation_SI02]
 

@@ -22,16 +22,20 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlfluff.core.errors import SQLFluffUserError, SQLLintError
 from sqlfluff.core.parser import BaseSegment, RawSegment
 from sqlfluff.core.parser.markers import PositionMarker
 from sqlfluff.core.rules import BaseRule, LintFix, LintResult, RuleContext
-from sqlfluff.core.rules.crawlers import RootOnlyCrawler
+from sqlfluff.core.rules.crawlers import BaseCrawler, RootOnlyCrawler
 
 from drizzle_schema_isolation.finder import find_references, normalize_schemas
-from drizzle_schema_isolation.findings import HARDCODED_SCHEMA, ISOLATION_HAZARD, Finding
+from drizzle_schema_isolation.findings import (
+    HARDCODED_SCHEMA,
+    ISOLATION_HAZARD,
+    Finding,
+)
 from drizzle_schema_isolation.lexer import LexError
 from drizzle_schema_isolation.rewrite import apply_deletions
 from drizzle_schema_isolation.sqlfluff_plugin import FORBIDDEN_SCHEMAS
@@ -72,7 +76,7 @@ def configured_schemas(config: FluffConfig) -> tuple[str, ...]:
 
 class _Scan(NamedTuple):
     findings: tuple[Finding, ...]
-    error: Optional[LexError]
+    error: LexError | None
 
 
 _last_scan: list[Any] = [None, None, None]  # text, schemas, _Scan: the two rules scan the same file in turn
@@ -139,12 +143,12 @@ class _RawIndex:
             index += 1
         return found
 
-    def containing(self, offset: int) -> Optional[RawSegment]:
+    def containing(self, offset: int) -> RawSegment | None:
         found = self.overlapping(offset, offset + 1)
         return found[0] if found else None
 
 
-def _source_offset(index: _RawIndex, offset: int, at_end: bool) -> Optional[int]:
+def _source_offset(index: _RawIndex, offset: int, at_end: bool) -> int | None:
     """The source offset of a templated offset, through the literal segment containing it."""
     segment = index.containing(offset - 1 if at_end else offset)
     if segment is None or not _is_literal(segment):
@@ -155,7 +159,7 @@ def _source_offset(index: _RawIndex, offset: int, at_end: bool) -> Optional[int]
 
 
 def _anchor(
-    index: _RawIndex, text: str, templated_file: Optional[TemplatedFile], finding: Finding, tree: BaseSegment
+    index: _RawIndex, text: str, templated_file: TemplatedFile | None, finding: Finding, tree: BaseSegment
 ) -> BaseSegment:
     """A segment whose position is the finding's start (and end), for sqlfluff to report.
 
@@ -206,7 +210,7 @@ class _Fixer:
         self.text = text
         self.index = index
 
-    def pieces(self, finding: Finding) -> Optional[list[tuple[RawSegment, int, int]]]:
+    def pieces(self, finding: Finding) -> list[tuple[RawSegment, int, int]] | None:
         """``(segment, start, end)`` for each part of the finding's deletions, or None if not fixable here.
 
         Not fixable here: a character not in any raw segment (already deleted in an earlier fix loop,
@@ -279,18 +283,18 @@ class _CoreRule:
     groups: tuple[str, ...] = GROUPS
     config_keywords: list[str] = []
     is_fix_compatible = False
-    crawl_behaviour = RootOnlyCrawler(works_on_unparsable=True)
+    crawl_behaviour: BaseCrawler = RootOnlyCrawler(works_on_unparsable=True)
     _finding_code = ""
-    _ignore_mask: Optional[IgnoreMask] = None
+    _ignore_mask: IgnoreMask | None = None
 
     def crawl(
         self,
         tree: BaseSegment,
         dialect: Dialect,
         fix: bool,
-        templated_file: Optional[TemplatedFile],
-        ignore_mask: Optional[IgnoreMask],
-        fname: Optional[str],
+        templated_file: TemplatedFile | None,
+        ignore_mask: IgnoreMask | None,
+        fname: str | None,
         config: FluffConfig,
     ) -> Any:
         # Remember the noqa mask: a fix shared by several findings must only apply the unsilenced ones.
@@ -309,7 +313,7 @@ class _CoreRule:
         probe = SQLLintError(description=description, segment=anchor, rule=self)  # type: ignore[arg-type]
         return not self._ignore_mask.ignore_masked_violations([probe])
 
-    def _eval(self, context: RuleContext) -> Optional[list[LintResult]]:
+    def _eval(self, context: RuleContext) -> list[LintResult] | None:
         text = _file_text(context)
         scan = _scan(text, self._schemas(context))
         if scan.error is not None:
@@ -322,15 +326,15 @@ class _CoreRule:
         anchors = [_anchor(index, text, context.templated_file, finding, tree) for finding in findings]
         fixes: list[list[LintFix]] = [[] for _ in findings]
         if self.is_fix_compatible:
-            live = [i for i, (f, a) in enumerate(zip(findings, anchors)) if f.fixable and not self._silenced(a, f.message)]
-            for i, finding_fixes in zip(live, _Fixer(text, index).fixes([findings[i] for i in live])):
+            live = [i for i, (f, a) in enumerate(zip(findings, anchors, strict=True)) if f.fixable and not self._silenced(a, f.message)]
+            for i, finding_fixes in zip(live, _Fixer(text, index).fixes([findings[i] for i in live]), strict=True):
                 fixes[i] = finding_fixes
         return [
             LintResult(anchor=anchor, fixes=finding_fixes, description=finding.message)
-            for finding, anchor, finding_fixes in zip(findings, anchors, fixes)
+            for finding, anchor, finding_fixes in zip(findings, anchors, fixes, strict=True)
         ]
 
-    def _lex_error(self, context: RuleContext, text: str, error: LexError) -> Optional[list[LintResult]]:
+    def _lex_error(self, context: RuleContext, text: str, error: LexError) -> list[LintResult] | None:
         return None
 
 
@@ -384,7 +388,7 @@ class Rule_SchemaIsolation_SI01(_CoreRule, BaseRule):
     def _schemas(self, context: RuleContext) -> tuple[str, ...]:
         return self.forbidden_schemas_list
 
-    def _lex_error(self, context: RuleContext, text: str, error: LexError) -> Optional[list[LintResult]]:
+    def _lex_error(self, context: RuleContext, text: str, error: LexError) -> list[LintResult] | None:
         """Lexically invalid SQL cannot be checked: say so where it breaks (the CLI exits 2 there)."""
         finding = Finding(HARDCODED_SCHEMA, error.offset, min(error.offset + 1, len(text)), "")
         index = _RawIndex(context.segment)
