@@ -157,12 +157,15 @@ def test_fixed_text_has_the_same_tokens_minus_the_deleted_ones(script: tuple[str
 # --- the lexer against PostgreSQL's scanner on arbitrary text -------------------------------------
 
 lexer_soup = st.lists(
-    st.sampled_from(list("aEeUu&$'\"-/*.:;(),+<>=!~\\ \n\tx_") + ["é", "$$", "$q$", "--", "/*", "*/", "''", '""', "::"]),
+    st.sampled_from(
+        list("aEeUuBbXxNn&$'\"-/*.:;(),+<>=!~\\ \n\r\t\f\v_0123456789#@%^|`?[]{}")
+        + ["é", "\u00a0", "\ufeff", "$$", "$q$", "--", "/*", "*/", "''", '""', "::", "public", "1e", "0x", "$1"]
+    ),
     max_size=30,
 ).map("".join)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=3000, deadline=None)
 @given(lexer_soup)
 @example("E'\\''")
 @example("U&'x' UESCAPE '!'")
@@ -170,6 +173,9 @@ lexer_soup = st.lists(
 @example("/* /* */")
 @example("'a'\n'b'")
 @example("+-- x\n-")
+@example("3E8$1")
+@example("0x1e8[")
+@example("1..2")
 def test_lexer_matches_postgresql_scanner(text: str) -> None:
     try:
         expected = [(t.start, t.end + 1) for t in pglast_parser.scan(text)]

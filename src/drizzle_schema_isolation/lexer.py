@@ -7,7 +7,9 @@ continuation across newlines, operators that stop before ``--``) are subtle. The
 ``scan.l`` with ``standard_conforming_strings = on`` (the default since 9.1); the test suite checks the
 token boundaries against PostgreSQL's own scanner.
 
-Offsets are Python ``str`` indices (characters, not bytes). Nothing here does I/O.
+Offsets are Python ``str`` indices (characters, not bytes). Nothing here does I/O. :func:`tokenize`
+also rejects what PostgreSQL 15+ rejects lexically ("trailing junk after numeric literal"); the
+finder, which never needs to look at numbers, lets such text pass and PostgreSQL report it.
 """
 
 from __future__ import annotations
@@ -108,6 +110,11 @@ _QUOTED_IDENT_BODY = re.compile(r'[^"]*+(?:""[^"]*+)*+"')
 _BLOCK_COMMENT_MARK = re.compile(r"/\*|\*/")
 _DOLLAR_DELIMITER = re.compile(rf"\$(?:{IDENT_START}{DOLQ_CONT}*)?\$")
 _OPERATOR_SPECIALS = frozenset("~!@#^&|`?%")
+#: scan.l's integer_junk / numeric_junk / real_junk: a number followed by an identifier.
+_NUMBER_JUNK = re.compile(
+    rf"(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)(?:[eE][-+]?[0-9](?:_?[0-9])*)?"
+    rf"{IDENT_START}{IDENT_CONT}*"
+)
 _SELF_CHARS = frozenset(",()[].;:+-*/%^<>=")
 
 _TOKEN = re.compile(
@@ -223,6 +230,13 @@ def token_at(text: str, pos: int) -> Token:
         return Token(QUOTED_IDENT if kind == "quoted_ident_open" else UNICODE_IDENT, pos, body.end())
     if kind == "dollar_open":
         return Token(DOLLAR_STRING, pos, dollar_string_end(text, pos, match.group()))
+    if kind == NUMBER:
+        # PostgreSQL 15+ rejects a number glued to an identifier ("1abc", "0x", "1.e", "3E8$1"),
+        # when that reading is longer than the number itself (flex takes the longest match).
+        junk = _NUMBER_JUNK.match(text, pos)
+        if junk is not None and junk.end() > end:
+            raise LexError("trailing junk after numeric literal", pos)
+        return Token(kind, pos, end)
     if kind == OPERATOR:
         length = _operator_length(match.group())
         if length == 1 and text[pos] in _SELF_CHARS:
