@@ -185,3 +185,45 @@ def test_lexer_matches_postgresql_scanner(text: str) -> None:
         return
     ours = [(t.start, t.end) for t in tokenize(text) if t.kind != WHITESPACE]
     assert ours == expected
+
+
+@st.composite
+def oracle_statements(draw: st.DrawFn) -> str:
+    """Statements where a qualified name sits in many grammatical positions."""
+    reference = draw(qualified_references())
+    other = draw(qualified_references())
+    template = draw(
+        st.sampled_from(
+            [
+                "SELECT * FROM {a} JOIN {b} ON {a}.id = {b}.id",
+                "SELECT {a}, x FROM t WHERE y = {b}",
+                "SELECT count(*) FROM {a} AS t WHERE t.c IN (SELECT c FROM {b})",
+                "ALTER TABLE {a} ADD CONSTRAINT c FOREIGN KEY (x) REFERENCES {b}(id) ON DELETE cascade",
+                "CREATE TABLE t (c {a}, d {b}[] DEFAULT 'x'::{b})",
+                "ALTER TABLE t ALTER COLUMN c SET DATA TYPE {a} USING c::{b}",
+                "CREATE INDEX i ON {a} USING btree (c)",
+                "INSERT INTO {a} (c) SELECT c FROM {b} RETURNING c",
+                "UPDATE {a} SET c = 1 FROM {b} WHERE {b}.d = 2",
+                "DROP VIEW IF EXISTS {a}, {b}",
+                "SELECT {a}(1), {b}.f(2)",
+                "CREATE VIEW {a} AS SELECT * FROM {b}",
+                "DO $$ BEGIN PERFORM {a}(); INSERT INTO {b} VALUES (1); END $$",
+                "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT c FROM {a} $$",
+                "SELECT nextval('{a}'::regclass)",
+            ]
+        )
+    )
+    return template.replace("{a}", reference).replace("{b}", other)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(oracle_statements())
+def test_fix_changes_only_schemas_in_postgresqls_parse_tree(sql: str) -> None:
+    pg_oracle = pytest.importorskip("pg_oracle")
+    try:
+        before = pg_oracle.normalized_tree(sql)
+    except pglast_parser.ParseError:
+        assume(False)
+        return
+    fixed = strip_schema(sql)
+    assert pg_oracle.normalized_tree(fixed) == before, fixed

@@ -491,14 +491,14 @@ class _Scan:
         elif word is None and previous == '"':
             return False  # after a quoted column name: the column's type
         following = self._next(name.end)
-        if following is None:
-            return False
         if self._is_punct(following, "(") or self._is_punct(following, "."):
             return False
         if previous is not None and previous in _OPERATOR_CHARS:
             return True
         if word is not None and word in _EXPRESSION_WORDS:
             return True
+        if following is None:
+            return False
         if following.kind in (OPERATOR, TYPECAST):
             return True
         if following.kind == PUNCT and text[following.start] in "[=<>+-*/%^":
