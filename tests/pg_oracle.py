@@ -78,11 +78,14 @@ def _normalize(node: Any, schemas: frozenset[str]) -> Any:
             value = _strip_name_list(value, schemas)
             if key == "objects":
                 value = [_strip_name_list(item, schemas) for item in value]
-        elif key == "objects" and isinstance(value, dict):
+        elif key in ("objects", "object") and isinstance(value, dict):
             value = _strip_name_list(value, schemas)
         elif key == "fields" and isinstance(value, list) and len(value) >= 3:
             value = _strip_name_list(value, schemas)  # schema.table.column references
         result[key] = value
+    if "DefElem" in result and result["DefElem"].get("defname") == "owned_by":
+        element = result["DefElem"]
+        element["arg"] = _strip_name_list(element["arg"], schemas)
     if "TypeCast" in result:
         cast = result["TypeCast"]
         names = cast.get("typeName", {}).get("names", [])

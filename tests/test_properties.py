@@ -210,13 +210,29 @@ def oracle_statements(draw: st.DrawFn) -> str:
                 "DO $$ BEGIN PERFORM {a}(); INSERT INTO {b} VALUES (1); END $$",
                 "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT c FROM {a} $$",
                 "SELECT nextval('{a}'::regclass)",
+                "ALTER TABLE t ADD CONSTRAINT k CHECK ({a} > 0 AND {b} IS NOT NULL)",
+                "CREATE TRIGGER g AFTER INSERT ON {a} FOR EACH ROW EXECUTE FUNCTION {b}()",
+                "COMMENT ON TABLE {a} IS 'public.x'",
+                "GRANT SELECT ON {a} TO public",
+                "ALTER SEQUENCE {a} OWNED BY {b}.c",
+                "CREATE POLICY p ON {a} USING ({b} = current_user)",
+                "SELECT * FROM {a} WHERE EXISTS (SELECT 1 FROM {b})",
+                "CREATE TABLE t (LIKE {a}) INHERITS ({b})",
+                "TRUNCATE {a}, {b}",
+                "ALTER TYPE {a} ADD VALUE 'x'",
+                "SELECT x::{a}[], CAST(y AS {b})",
+                "CREATE DOMAIN d AS {a} CHECK (VALUE > 0)",
+                "SELECT c FROM t ORDER BY {a}, {b} DESC",
+                "SELECT c FROM t GROUP BY {a} HAVING count(*) > {b}",
+                "VALUES ({a}, {b})",
+                "SELECT CASE WHEN {a} THEN {b} ELSE 0 END FROM t",
             ]
         )
     )
     return template.replace("{a}", reference).replace("{b}", other)
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(oracle_statements())
 def test_fix_changes_only_schemas_in_postgresqls_parse_tree(sql: str) -> None:
     pg_oracle = pytest.importorskip("pg_oracle")

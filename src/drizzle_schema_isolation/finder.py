@@ -40,6 +40,7 @@ from drizzle_schema_isolation.lexer import (
     SPACE_CLASS,
     STRING,
     STRING_KINDS,
+    TRIVIA_KINDS,
     TYPECAST,
     UNICODE_IDENT,
     LexError,
@@ -49,6 +50,7 @@ from drizzle_schema_isolation.lexer import (
     fold_unquoted,
     identifier_value,
     is_ident_char,
+    iter_tokens,
     next_significant,
     string_content_span,
     token_at,
@@ -201,6 +203,7 @@ class _Scan:
         self.seen_literals: set[int] = set()
         # Whether the current statement needs every string and ";" as an event (see _Scanner).
         self.careful = False
+        self.clauses: _ClauseTracker | None = None  # made on first need (rare)
 
     # -- the event loop -------------------------------------------------------------------------
 
@@ -397,7 +400,7 @@ class _Scan:
                 and self._forbidden(name_token) is None
                 and (name_token.kind == QUOTED_IDENT or fold_unquoted(name_text) not in NOT_PLAIN_IDENTIFIERS)
             ):
-                if self._names_a_column(name_token):
+                if self._names_a_column(token.start, name_token):
                     self._note_token(name_token)
                     return name_token.end
                 schema = identifier_value(text, token)
@@ -443,7 +446,7 @@ class _Scan:
             self._report(ISOLATION_HAZARD, token.start, name.end, f"qualifier {shown} glued to the previous token: fix by hand")
             self._note_token(name)
             return name.end
-        if self._names_a_column(name):
+        if self._names_a_column(token.start, name):
             # "public" is a table or alias here ("WHERE public.id = 1"), not a schema.
             self._note_token(name)
             return name.end
@@ -471,7 +474,7 @@ class _Scan:
         self.last_end, self.last_is_semicolon = dot.end, False
         return dot.end
 
-    def _names_a_column(self, name: Token) -> bool:
+    def _names_a_column(self, qualifier_start: int, name: Token) -> bool:
         """Whether ``public.name`` (two parts) is a column of a table called public, not schema.object.
 
         PostgreSQL reads ``a.b`` in an expression as table.column; as a relation, type or function
@@ -497,13 +500,17 @@ class _Scan:
             return True
         if word is not None and word in _EXPRESSION_WORDS:
             return True
-        if following is None:
-            return False
-        if following.kind in (OPERATOR, TYPECAST):
-            return True
-        if following.kind == PUNCT and text[following.start] in "[=<>+-*/%^":
-            return True
-        return self._is_word(following, "from")
+        if following is not None:
+            if following.kind in (OPERATOR, TYPECAST):
+                return True
+            if following.kind == PUNCT and text[following.start] in "[=<>+-*/%^":
+                return True
+            if self._is_word(following, "from"):
+                return True
+        # After "," or "(" the clause decides: ORDER BY a, public.x is a column, FROM a, public.x not.
+        if self.clauses is None:
+            self.clauses = _ClauseTracker(text, 1 if text.startswith("\ufeff") else 0)
+        return self.clauses.clause_at(qualifier_start) in _COLUMN_CLAUSES
 
     def _type_name_at(self, pos: int) -> str | None:
         """The (possibly ``pg_catalog.``-qualified) type name starting after ``pos``, folded."""
@@ -764,6 +771,79 @@ class _Scan:
                     tuple((to_outer(a), to_outer(b)) for a, b in finding.deletions),
                 )
             )
+
+
+#: Clauses in which a two-part name is an expression (table.column), not schema.object.
+_COLUMN_CLAUSES = frozenset(
+    {"select", "where", "on_join", "group", "order", "having", "returning", "values", "set", "check",
+     "default", "when", "then", "else", "limit", "offset", "expression"}
+)
+_CLAUSE_WORDS = frozenset(
+    {"select", "from", "join", "where", "on", "group", "order", "having", "returning", "values", "set", "into",
+     "update", "table", "inherits", "like", "using", "check", "default", "limit", "offset", "when", "then",
+     "else", "union", "intersect", "except", "delete", "insert", "create", "alter", "drop", "grant", "revoke",
+     "truncate", "comment", "references"}
+)
+
+
+class _ClauseTracker:
+    """Which clause each position is in (per parenthesis level), read incrementally with the lexer.
+
+    Only consulted for a two-part name after ``,`` or ``(`` whose neighbours do not tell a column
+    from an object; positions only grow, so a whole text is lexed at most once.
+    """
+
+    __slots__ = ("text", "pos", "stack", "previous", "broken")
+
+    def __init__(self, text: str, start: int) -> None:
+        self.text = text
+        self.pos = start
+        self.stack: list[str | None] = [None]
+        self.previous: str | None = None
+        self.broken = False
+
+    def clause_at(self, position: int) -> str | None:
+        if self.broken or position < self.pos:
+            return None
+        try:
+            for token in iter_tokens(self.text, self.pos, position):
+                self._feed(token)
+        except LexError:  # e.g. a number glued to a word: PostgreSQL will say so, we just stop guessing
+            self.broken = True
+            return None
+        self.pos = position
+        return self.stack[-1]
+
+    def _feed(self, token: Token) -> None:
+        kind = token.kind
+        if kind in TRIVIA_KINDS:
+            return
+        if kind == PUNCT:
+            char = self.text[token.start]
+            if char == ";":
+                self.stack = [None]
+            elif char == "(":
+                self.stack.append(self._clause_opened_by_parenthesis())
+            elif char == ")" and len(self.stack) > 1:
+                self.stack.pop()
+            self.previous = char
+            return
+        if kind == IDENT:
+            word = fold_unquoted(self.text[token.start : token.end])
+            if word in _CLAUSE_WORDS and self.previous != ".":  # "public.order" names a table
+                if word == "on":
+                    word = "on_join" if self.stack[-1] in ("from", "join") else "on"
+                self.stack[-1] = word
+            self.previous = word
+            return
+        self.previous = kind
+
+    def _clause_opened_by_parenthesis(self) -> str:
+        if self.previous in ("from", "join", ",") and self.stack[-1] in ("from", "join"):
+            return "from"  # a parenthesised join or a subquery in FROM
+        if self.previous == "inherits":
+            return "inherits"
+        return "expression"
 
 
 def _unescape_quotes(raw: str) -> tuple[str, list[int]]:
