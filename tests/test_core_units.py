@@ -82,3 +82,21 @@ def test_findings_offsets_are_into_the_original_text_for_escaped_bodies() -> Non
     sql = "CREATE FUNCTION f() RETURNS text AS 'SELECT ''a'', ''b'' FROM public.t' LANGUAGE sql;"
     (finding,) = find_references(sql)
     assert sql[finding.start : finding.end] == "public."
+
+
+def test_a_literal_after_do_keywords_is_not_taken_for_the_body() -> None:
+    # Found by fuzzing: the literal was both the "DO body" and a sequence name, giving two fixes.
+    sql = "DO nextval('public.x') \"t\""
+    findings = find_references(sql)
+    assert len(findings) == 1
+    assert strip_schema(sql) == "DO nextval('x') \"t\""
+
+
+def test_overlapping_fixes_are_never_applied_twice() -> None:
+    from drizzle_schema_isolation.findings import Finding
+    from drizzle_schema_isolation.rewrite import fix_spans
+
+    first = Finding("SI01", 0, 7, "a", ((0, 7),))
+    overlapping = Finding("SI01", 3, 9, "b", ((3, 9),))
+    later = Finding("SI01", 10, 12, "c", ((10, 12),))
+    assert fix_spans([later, overlapping, first]) == [(0, 7), (10, 12)]

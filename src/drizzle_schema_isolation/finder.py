@@ -169,7 +169,9 @@ def find_references(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> list
     scanner = _scanner(normalize_schemas(schemas) if not isinstance(schemas, tuple) else _checked(schemas))
     findings = _Scan(text, scanner).run()
     findings.sort(key=lambda f: (f.start, f.code, f.end))
-    return findings
+    # One span can be reached two ways in nonsensical SQL (a literal that is both a DO body and a
+    # sequence name); report it once so that fixes never overlap.
+    return [f for i, f in enumerate(findings) if i == 0 or f != findings[i - 1]]
 
 
 @lru_cache(maxsize=64)
@@ -180,13 +182,15 @@ def _checked(schemas: tuple[str, ...]) -> tuple[str, ...]:
 class _Statement:
     """What the scan has learnt about the statement it is in, for DO/function bodies and SET."""
 
-    __slots__ = ("kind", "language", "bodies", "has_update")
+    __slots__ = ("kind", "language", "bodies", "has_update", "body_after")
 
-    def __init__(self, kind: str | None = None) -> None:
+    def __init__(self, kind: str | None = None, body_after: int | None = None) -> None:
         self.kind = kind  # "do" or "function" once recognised
         self.language: str | None = None
         self.bodies: list[Token] = []
         self.has_update = False
+        # For DO: the end of the token the body must directly follow (DO, or DO LANGUAGE name).
+        self.body_after = body_after
 
 
 class _Scan:
@@ -318,7 +322,7 @@ class _Scan:
 
     def _on_string(self, token: Token) -> int:
         statement = self.statement
-        if statement.kind == "do" and not statement.bodies:
+        if statement.kind == "do" and not statement.bodies and self.last_end == statement.body_after:
             statement.bodies.append(token)
         elif statement.kind == "function" and self._previous_word() == "as":
             statement.bodies.append(token)
@@ -599,7 +603,7 @@ class _Scan:
 
     def _kw_do(self, token: Token) -> int:
         if self._at_statement_start():
-            self.statement = _Statement(kind="do")
+            self.statement = _Statement(kind="do", body_after=token.end)
             self.careful = True
         return token.end
 
@@ -654,6 +658,8 @@ class _Scan:
             self.statement.language = self.text[span[0] : span[1]] if span else None
         else:
             return token.end
+        if self.statement.kind == "do" and self.last_end == self.statement.body_after:
+            self.statement.body_after = name.end  # DO LANGUAGE plpgsql $$...$$
         self._note_token(name)
         return name.end
 

@@ -30,8 +30,17 @@ def apply_deletions(text: str, spans: Iterable[Span]) -> str:
 
 
 def fix_spans(findings: Iterable[Finding]) -> list[Span]:
-    """All deletions of the fixable findings, in text order."""
-    return sorted(span for finding in findings for span in finding.deletions)
+    """All deletions of the fixable findings, in text order.
+
+    The finder never reports overlapping fixes for valid SQL; should two ever overlap, the later
+    finding is left unfixed rather than deleting text twice.
+    """
+    accepted: list[Span] = []
+    for finding in sorted(findings, key=lambda f: f.deletions):
+        spans = sorted(finding.deletions)
+        if spans and (not accepted or spans[0][0] >= accepted[-1][1]):
+            accepted.extend(spans)
+    return accepted
 
 
 def strip_schema(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> str:
