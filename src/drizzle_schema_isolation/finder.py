@@ -546,14 +546,12 @@ class _Scan:
             return
         if token.kind == ESCAPE_STRING and "\\" in content[: first.end() + 1]:
             return
-        quoted, unquoted = first.group(1), first.group(2)
-        value = truncate_identifier(quoted.replace('""', '"') if quoted is not None else fold_unquoted(unquoted))
+        value = self._literal_part_value(first)
         second = _LITERAL_NAME_PART.match(content, first.end() + 1)
         if second is None:
             return
-        if value not in self.scanner.schemas:
-            later = content.startswith(".", second.end())
-            if later and self._literal_part_value(second) in self.scanner.schemas:
+        if content.startswith(".", second.end()):
+            if value in self.scanner.schemas or self._literal_part_value(second) in self.scanner.schemas:
                 self._report(
                     ISOLATION_HAZARD,
                     token.start,
@@ -561,15 +559,10 @@ class _Scan:
                     f"three-part name {content.strip()!r} names a forbidden schema: fix by hand",
                 )
             return
-        if content.startswith(".", second.end()):
-            self._report(
-                ISOLATION_HAZARD,
-                token.start,
-                token.end,
-                f"three-part name {content.strip()!r} names a forbidden schema: fix by hand",
-            )
+        if value not in self.scanner.schemas:
             return
-        qualifier_start = span[0] + first.start(1 if quoted is not None else 2) - (1 if quoted is not None else 0)
+        quoted = first.group(1) is not None
+        qualifier_start = span[0] + (first.start(1) - 1 if quoted else first.start(2))
         dot_end = span[0] + first.end() + 1
         self._report(
             HARDCODED_SCHEMA,

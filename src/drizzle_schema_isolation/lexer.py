@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import NamedTuple
 
 
@@ -110,11 +111,10 @@ _QUOTED_IDENT_BODY = re.compile(r'[^"]*+(?:""[^"]*+)*+"')
 _BLOCK_COMMENT_MARK = re.compile(r"/\*|\*/")
 _DOLLAR_DELIMITER = re.compile(rf"\$(?:{IDENT_START}{DOLQ_CONT}*)?\$")
 _OPERATOR_SPECIALS = frozenset("~!@#^&|`?%")
+#: scan.l's decinteger, numeric and real (``..`` after an integer is numericfail: integer, then ``..``).
+_DECIMAL = r"(?:[0-9](?:_?[0-9])*(?:\.(?!\.)(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)(?:[eE][-+]?[0-9](?:_?[0-9])*)?"
 #: scan.l's integer_junk / numeric_junk / real_junk: a number followed by an identifier.
-_NUMBER_JUNK = re.compile(
-    rf"(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)(?:[eE][-+]?[0-9](?:_?[0-9])*)?"
-    rf"{IDENT_START}{IDENT_CONT}*"
-)
+_NUMBER_JUNK = re.compile(rf"{_DECIMAL}{IDENT_START}{IDENT_CONT}*")
 _SELF_CHARS = frozenset(",()[].;:+-*/%^<>=")
 
 _TOKEN = re.compile(
@@ -135,8 +135,7 @@ _TOKEN = re.compile(
         0[xX](?:_?[0-9A-Fa-f])+
        |0[oO](?:_?[0-7])+
        |0[bB](?:_?[01])+
-       |(?:[0-9](?:_?[0-9])*(?:\.(?!\.)(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)
-        (?:[eE][-+]?[0-9](?:_?[0-9])*)?
+       |{_DECIMAL}
      )
     |(?P<{TYPECAST}>::)
     |(?P<{COLON_EQUALS}>:=)
@@ -306,12 +305,11 @@ def fold_unquoted(name: str) -> str:
 
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 
-_UNICODE_ESCAPE = re.compile(r"\\(?:\\|[0-9A-Fa-f]{4}|\+[0-9A-Fa-f]{6})")
 
 
 def _decode_unicode_escapes(body: str, escape: str = "\\") -> str | None:
     """Decode U&"..." escapes (``\\XXXX``, ``\\+XXXXXX``, doubled escape); ``None`` if malformed."""
-    pattern = _UNICODE_ESCAPE if escape == "\\" else _unicode_escape_pattern(escape)
+    pattern = _unicode_escape_pattern(escape)
 
     def replace(match: re.Match[str]) -> str:
         code = match.group()[1:]
@@ -327,6 +325,7 @@ def _decode_unicode_escapes(body: str, escape: str = "\\") -> str | None:
         return None
 
 
+@lru_cache(maxsize=8)
 def _unicode_escape_pattern(escape: str) -> re.Pattern[str]:
     quoted = re.escape(escape)
     return re.compile(rf"{quoted}(?:{quoted}|[0-9A-Fa-f]{{4}}|\+[0-9A-Fa-f]{{6}})")
@@ -370,10 +369,8 @@ def identifier_value(text: str, token: Token) -> str | None:
     if token.kind == QUOTED_IDENT:
         return truncate_identifier(raw[1:-1].replace('""', '"') if '""' in raw[1:-1] else raw[1:-1])
     if token.kind == UNICODE_IDENT:
-        following = next_significant(text, token.end)
-        if following is not None and following.kind == IDENT:
-            if fold_unquoted(text[following.start : following.end]) == "uescape":
-                return None
+        if _uescape_clause(text, token) is not None:
+            return None
         decoded = _decode_unicode_escapes(raw[3:-1].replace('""', '"'))
         return None if decoded is None else truncate_identifier(decoded)
     return None
