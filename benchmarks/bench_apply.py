@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from apply import drizzle_node  # noqa: E402
 
 from drizzle_schema_isolation import apply_migrations, strip_schema  # noqa: E402
-from drizzle_schema_isolation.drizzle import read_folder  # noqa: E402
-from drizzle_schema_isolation.embedded import EmbeddedPostgres, database_url_for  # noqa: E402
-from drizzle_schema_isolation.tenants import apply_many, tenant_targets  # noqa: E402
+from drizzle_schema_isolation.runtime.embedded import EmbeddedPostgres, database_url_for  # noqa: E402
+from drizzle_schema_isolation.runtime.folders import read_folder  # noqa: E402
+from drizzle_schema_isolation.runtime.tenants import apply_many, tenant_targets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FOLDERS = [

@@ -6,7 +6,7 @@ import pytest
 from casetable import Case, load_cases
 
 from drizzle_schema_isolation import LexError, find_references, strip_schema
-from drizzle_schema_isolation.rewrite import LineIndex
+from drizzle_schema_isolation.core.rewrite import LineIndex
 
 CASES = load_cases()
 

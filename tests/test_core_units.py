@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from drizzle_schema_isolation import find_references, strip_schema
-from drizzle_schema_isolation.finder import normalize_schemas
-from drizzle_schema_isolation.lexer import (
+from drizzle_schema_isolation.core.finder import normalize_schemas
+from drizzle_schema_isolation.core.lexer import (
     BLOCK_COMMENT,
     DOLLAR_STRING,
     ESCAPE_STRING,
@@ -19,7 +19,7 @@ from drizzle_schema_isolation.lexer import (
     tokenize,
     truncate_identifier,
 )
-from drizzle_schema_isolation.rewrite import LineIndex, apply_deletions
+from drizzle_schema_isolation.core.rewrite import LineIndex, apply_deletions
 
 
 def test_apply_deletions_rejects_overlaps_and_out_of_range() -> None:
@@ -93,8 +93,8 @@ def test_a_literal_after_do_keywords_is_not_taken_for_the_body() -> None:
 
 
 def test_overlapping_fixes_are_never_applied_twice() -> None:
-    from drizzle_schema_isolation.findings import Finding
-    from drizzle_schema_isolation.rewrite import fix_spans
+    from drizzle_schema_isolation.core.findings import Finding
+    from drizzle_schema_isolation.core.rewrite import fix_spans
 
     first = Finding("SI01", 0, 7, "a", ((0, 7),))
     overlapping = Finding("SI01", 3, 9, "b", ((3, 9),))

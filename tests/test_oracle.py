@@ -13,7 +13,7 @@ from casetable import load_cases
 from corpus import fixture_sql_files, relative
 
 from drizzle_schema_isolation import find_references, strip_schema
-from drizzle_schema_isolation.lexer import WHITESPACE, tokenize
+from drizzle_schema_isolation.core.lexer import WHITESPACE, tokenize
 
 pg_oracle = pytest.importorskip("pg_oracle")
 from pglast import parser  # noqa: E402

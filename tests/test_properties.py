@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from drizzle_schema_isolation import LexError, find_references, strip_schema
-from drizzle_schema_isolation.lexer import WHITESPACE, tokenize
-from drizzle_schema_isolation.rewrite import apply_deletions, fix_spans
+from drizzle_schema_isolation.core.lexer import WHITESPACE, tokenize
+from drizzle_schema_isolation.core.rewrite import apply_deletions, fix_spans
 
 pglast_parser = pytest.importorskip("pglast.parser")
 

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from drizzle_schema_isolation.finder import DEFAULT_SCHEMAS, find_references
-from drizzle_schema_isolation.findings import (
+from drizzle_schema_isolation.core.finder import DEFAULT_SCHEMAS, find_references
+from drizzle_schema_isolation.core.findings import (
     HARDCODED_SCHEMA,
     ISOLATION_HAZARD,
     Finding,
 )
-from drizzle_schema_isolation.lexer import LexError
-from drizzle_schema_isolation.rewrite import apply_deletions, strip_schema
+from drizzle_schema_isolation.core.lexer import LexError
+from drizzle_schema_isolation.core.rewrite import apply_deletions, strip_schema
 
 if TYPE_CHECKING:  # pragma: no cover
-    from drizzle_schema_isolation.migrate import apply_migrations
+    from drizzle_schema_isolation.runtime.apply import apply_migrations
 
 __version__ = "0.1.0"
 
@@ -40,7 +40,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """Import the runtime face only when asked for, keeping ``import drizzle_schema_isolation`` light."""
     if name == "apply_migrations":
-        from drizzle_schema_isolation.migrate import apply_migrations
+        from drizzle_schema_isolation.runtime.apply import apply_migrations
 
         return apply_migrations
     raise AttributeError(name)

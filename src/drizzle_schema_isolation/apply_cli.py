@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from drizzle_schema_isolation.migrate import (
+from drizzle_schema_isolation.runtime.apply import (
     DEFAULT_MIGRATIONS_TABLE,
     ApplyError,
     ApplyResult,
@@ -98,7 +98,7 @@ def apply_command(
     (files are never written), every pending migration of a schema runs in one transaction under an
     advisory lock, and bookkeeping rows are exactly drizzle-orm's, in "<schema>"."__drizzle_migrations".
     """
-    from drizzle_schema_isolation import tenants
+    from drizzle_schema_isolation.runtime import tenants
 
     if plugins_dir is not None and (folder is not None or schemas or schemas_file):
         raise click.UsageError("--plugins-dir replaces FOLDER and --schema/--schemas-file")
@@ -138,9 +138,9 @@ def apply_command(
 
 
 def _run_apply(targets: Sequence[Any], plugins: bool, database_url: str | None, jobs: int, options: dict[str, Any], output_format: str) -> int:
-    from drizzle_schema_isolation import tenants
-    from drizzle_schema_isolation.migrate import apply_migrations
-    from drizzle_schema_isolation.pgconn import ConnectError
+    from drizzle_schema_isolation.runtime import tenants
+    from drizzle_schema_isolation.runtime.apply import apply_migrations
+    from drizzle_schema_isolation.runtime.pgconn import ConnectError
 
     if len(targets) == 1 and not plugins:
         target = targets[0]
@@ -245,7 +245,7 @@ def _fail(message: str, output_format: str) -> None:
 
 
 def _start_embedded(output_format: str) -> Any:
-    from drizzle_schema_isolation.embedded import EmbeddedPostgres, EmbeddedUnavailable
+    from drizzle_schema_isolation.runtime.embedded import EmbeddedPostgres, EmbeddedUnavailable
 
     try:
         return EmbeddedPostgres().start()
@@ -274,8 +274,8 @@ def verify_command(
     Applies FOLDER into --schema and lists every object created outside it (relations, types,
     functions, schemas, extensions) and every constraint that points outside it; exit 1 if any.
     """
-    from drizzle_schema_isolation.migrate import apply_migrations
-    from drizzle_schema_isolation.verify import outside_objects
+    from drizzle_schema_isolation.runtime.apply import apply_migrations
+    from drizzle_schema_isolation.runtime.verify import outside_objects
 
     server = _start_embedded(output_format)
     try:

@@ -15,6 +15,14 @@ from typing import Any, NamedTuple
 import click
 
 from drizzle_schema_isolation import __version__
+from drizzle_schema_isolation.core.finder import (
+    DEFAULT_SCHEMAS,
+    find_references,
+    normalize_schemas,
+)
+from drizzle_schema_isolation.core.findings import Finding
+from drizzle_schema_isolation.core.lexer import LexError
+from drizzle_schema_isolation.core.rewrite import LineIndex, apply_deletions, fix_spans
 from drizzle_schema_isolation.files import (
     InputError,
     SourceFile,
@@ -22,13 +30,6 @@ from drizzle_schema_isolation.files import (
     read_source,
     write_all_atomic,
 )
-from drizzle_schema_isolation.finder import (
-    DEFAULT_SCHEMAS,
-    find_references,
-    normalize_schemas,
-)
-from drizzle_schema_isolation.findings import Finding
-from drizzle_schema_isolation.lexer import LexError
 from drizzle_schema_isolation.report import (
     Located,
     Style,
@@ -38,7 +39,6 @@ from drizzle_schema_isolation.report import (
     rich_block,
     summary,
 )
-from drizzle_schema_isolation.rewrite import LineIndex, apply_deletions, fix_spans
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from drizzle_schema_isolation.findings import HARDCODED_SCHEMA, Finding
-from drizzle_schema_isolation.rewrite import LineIndex
+from drizzle_schema_isolation.core.findings import HARDCODED_SCHEMA, Finding
+from drizzle_schema_isolation.core.rewrite import LineIndex
 
 HELP = {
     HARDCODED_SCHEMA: "remove the qualifier so the name resolves through the search_path the runner sets "

@@ -22,7 +22,7 @@ def pg_server_url() -> Iterator[str]:
     if url:
         yield url
         return
-    from drizzle_schema_isolation.embedded import EmbeddedPostgres, EmbeddedUnavailable
+    from drizzle_schema_isolation.runtime.embedded import EmbeddedPostgres, EmbeddedUnavailable
 
     try:
         server = EmbeddedPostgres().start()
@@ -40,7 +40,7 @@ def db_url(pg_server_url: str) -> Iterator[str]:
     import psycopg
     from psycopg import sql
 
-    from drizzle_schema_isolation.embedded import database_url_for
+    from drizzle_schema_isolation.runtime.embedded import database_url_for
 
     name = f"dsi_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_server_url, autocommit=True) as conn:

@@ -11,13 +11,13 @@ from apply_support import DATA, migration_folders
 from psycopg import sql
 
 from drizzle_schema_isolation import apply_migrations, strip_schema
-from drizzle_schema_isolation.drizzle import read_folder
-from drizzle_schema_isolation.migrate import (
+from drizzle_schema_isolation.runtime.apply import (
     ApplyError,
     DriftError,
     MigrationFailed,
     SchemaNameError,
 )
+from drizzle_schema_isolation.runtime.folders import read_folder
 
 pytestmark = pytest.mark.postgres
 

@@ -10,19 +10,19 @@ from pathlib import Path
 import pytest
 from apply_support import DATA, migration_folders
 
-from drizzle_schema_isolation.drizzle import (
-    BREAKPOINT,
-    FolderError,
-    folder_millis,
-    read_folder,
-)
-from drizzle_schema_isolation.migrate import (
+from drizzle_schema_isolation.runtime.apply import (
     Recorded,
     SchemaNameError,
     check_identifier,
     lock_key,
     plan,
     upgrade_names,
+)
+from drizzle_schema_isolation.runtime.folders import (
+    BREAKPOINT,
+    FolderError,
+    folder_millis,
+    read_folder,
 )
 
 

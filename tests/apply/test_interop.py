@@ -19,7 +19,7 @@ from apply_support import DATA, migration_folders
 from psycopg.conninfo import conninfo_to_dict
 
 from drizzle_schema_isolation import apply_migrations, strip_schema
-from drizzle_schema_isolation.drizzle import read_folder
+from drizzle_schema_isolation.runtime.folders import read_folder
 
 pytestmark = [pytest.mark.postgres, pytest.mark.npm]
 

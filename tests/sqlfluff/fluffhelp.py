@@ -13,7 +13,7 @@ from casetable import Case
 from sqlfluff.core import FluffConfig, Linter
 from sqlfluff.core.errors import SQLBaseError, SQLLintError, SQLParseError
 
-from drizzle_schema_isolation.rewrite import LineIndex
+from drizzle_schema_isolation.core.rewrite import LineIndex
 
 SI01 = "SchemaIsolation_SI01"
 SI02 = "SchemaIsolation_SI02"

@@ -25,7 +25,7 @@ from fluffhelp import (
 from sqlfluff.utils.testing.rules import RuleTestCase
 
 from drizzle_schema_isolation import LexError, find_references
-from drizzle_schema_isolation.rewrite import LineIndex
+from drizzle_schema_isolation.core.rewrite import LineIndex
 
 CASES = load_cases()
 OVERRIDES = load_overrides()

@@ -30,14 +30,14 @@ from sqlfluff.core.parser.markers import PositionMarker
 from sqlfluff.core.rules import BaseRule, LintFix, LintResult, RuleContext
 from sqlfluff.core.rules.crawlers import BaseCrawler, RootOnlyCrawler
 
-from drizzle_schema_isolation.finder import find_references, normalize_schemas
-from drizzle_schema_isolation.findings import (
+from drizzle_schema_isolation.core.finder import find_references, normalize_schemas
+from drizzle_schema_isolation.core.findings import (
     HARDCODED_SCHEMA,
     ISOLATION_HAZARD,
     Finding,
 )
-from drizzle_schema_isolation.lexer import LexError
-from drizzle_schema_isolation.rewrite import apply_deletions
+from drizzle_schema_isolation.core.lexer import LexError
+from drizzle_schema_isolation.core.rewrite import apply_deletions
 from drizzle_schema_isolation.sqlfluff_plugin import FORBIDDEN_SCHEMAS
 
 if TYPE_CHECKING:  # pragma: no cover

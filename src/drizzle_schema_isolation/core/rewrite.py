@@ -9,8 +9,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
-from drizzle_schema_isolation.finder import DEFAULT_SCHEMAS, find_references
-from drizzle_schema_isolation.findings import Finding, Span
+from drizzle_schema_isolation.core.finder import DEFAULT_SCHEMAS, find_references
+from drizzle_schema_isolation.core.findings import Finding, Span
 
 
 def apply_deletions(text: str, spans: Iterable[Span]) -> str:

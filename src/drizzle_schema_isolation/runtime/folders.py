@@ -27,14 +27,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from drizzle_schema_isolation.finder import (
+from drizzle_schema_isolation.core.finder import (
     DEFAULT_SCHEMAS,
     find_references,
     normalize_schemas,
 )
-from drizzle_schema_isolation.findings import Finding
-from drizzle_schema_isolation.lexer import LexError
-from drizzle_schema_isolation.rewrite import apply_deletions, fix_spans
+from drizzle_schema_isolation.core.findings import Finding
+from drizzle_schema_isolation.core.lexer import LexError
+from drizzle_schema_isolation.core.rewrite import apply_deletions, fix_spans
 
 BREAKPOINT = "--> statement-breakpoint"
 JOURNAL = Path("meta") / "_journal.json"

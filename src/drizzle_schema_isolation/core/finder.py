@@ -3,7 +3,7 @@
 The scan is event driven: one compiled regular expression skips, at C speed, everything that cannot
 matter (whitespace, punctuation, numbers, ordinary words and quoted identifiers) and stops only at
 what can: comments and strings (which must be stepped over exactly), dollar quotes, the forbidden
-schema names and a handful of keywords. Around each stop, :mod:`drizzle_schema_isolation.lexer`
+schema names and a handful of keywords. Around each stop, :mod:`drizzle_schema_isolation.core.lexer`
 reads the neighbouring tokens with PostgreSQL's exact rules. A file of plain DDL therefore costs a
 few regex calls per statement, not a Python loop per character or per token.
 
@@ -20,13 +20,13 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
-from drizzle_schema_isolation.findings import (
+from drizzle_schema_isolation.core.findings import (
     HARDCODED_SCHEMA,
     ISOLATION_HAZARD,
     Finding,
 )
-from drizzle_schema_isolation.keywords import NOT_PLAIN_IDENTIFIERS
-from drizzle_schema_isolation.lexer import (
+from drizzle_schema_isolation.core.keywords import NOT_PLAIN_IDENTIFIERS
+from drizzle_schema_isolation.core.lexer import (
     DOLLAR_STRING,
     ESCAPE_STRING,
     IDENT,

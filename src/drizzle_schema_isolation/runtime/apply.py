@@ -28,7 +28,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from drizzle_schema_isolation.drizzle import (
+from drizzle_schema_isolation.core.finder import DEFAULT_SCHEMAS, normalize_schemas
+from drizzle_schema_isolation.core.lexer import MAX_IDENTIFIER_BYTES
+from drizzle_schema_isolation.runtime.folders import (
     LAYOUT_FOLDERS,
     FolderError,
     Migration,
@@ -36,9 +38,7 @@ from drizzle_schema_isolation.drizzle import (
     Statement,
     read_folder,
 )
-from drizzle_schema_isolation.finder import DEFAULT_SCHEMAS, normalize_schemas
-from drizzle_schema_isolation.lexer import MAX_IDENTIFIER_BYTES
-from drizzle_schema_isolation.pgconn import (
+from drizzle_schema_isolation.runtime.pgconn import (
     ConnectError,
     connect,
     has_connection_settings,

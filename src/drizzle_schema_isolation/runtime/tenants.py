@@ -1,6 +1,6 @@
 """Many schemas at once: plugins (one folder each) and tenants (one folder, many schemas).
 
-Every target is its own :func:`~drizzle_schema_isolation.migrate.apply_migrations` call - its own
+Every target is its own :func:`~drizzle_schema_isolation.runtime.apply.apply_migrations` call - its own
 transaction and advisory lock - on a connection borrowed from a pool of ``jobs`` connections, so one
 target's failure rolls back only that target and the others carry on. A folder is read and
 rewritten once, however many schemas it goes into.
@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drizzle_schema_isolation.drizzle import FolderError, MigrationFolder, read_folder
-from drizzle_schema_isolation.migrate import (
+from drizzle_schema_isolation.runtime.apply import (
     ApplyError,
     ApplyResult,
     apply_migrations,
     check_identifier,
 )
-from drizzle_schema_isolation.pgconn import (
+from drizzle_schema_isolation.runtime.folders import FolderError, MigrationFolder, read_folder
+from drizzle_schema_isolation.runtime.pgconn import (
     ConnectError,
     connect,
     connection_kwargs,

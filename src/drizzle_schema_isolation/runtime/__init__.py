@@ -1,0 +1,1 @@
+"""The runtime face: applying drizzle folders into schemas, talking to PostgreSQL."""
