@@ -14,6 +14,15 @@ from typing import NamedTuple
 HARDCODED_SCHEMA = "SI01"
 #: Schema-isolation hazard (search_path changes, CREATE SCHEMA public, three-part names...): reported only.
 ISOLATION_HAZARD = "SI02"
+#: A statement that makes a migration non-atomic under ``apply`` or drizzle's migrator (transaction control,
+#: ``CONCURRENTLY``, ``ALTER TYPE ... ADD VALUE`` used later in the same migration): a warning, reported only.
+NON_ATOMIC = "SI03"
+#: A catalog lookup by the forbidden schema's name (``WHERE table_schema = 'public'``): reported; its rewrite to
+#: ``current_schema()`` is offered only as an unsafe fix.
+CATALOG_SCHEMA_LOOKUP = "SI04"
+
+#: Codes that warn without failing ``check`` (they describe how a migration runs, not a leak).
+WARNING_CODES = frozenset({NON_ATOMIC})
 
 Span = tuple[int, int]
 
@@ -32,6 +41,11 @@ class Finding(NamedTuple):
     end: int
     message: str
     deletions: tuple[Span, ...] = ()
+
+    @property
+    def severity(self) -> str:
+        """``"warning"`` for codes in :data:`WARNING_CODES`, else ``"error"``."""
+        return "warning" if self.code in WARNING_CODES else "error"
 
     @property
     def fixable(self) -> bool:
