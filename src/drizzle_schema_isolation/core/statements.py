@@ -1,0 +1,715 @@
+"""Top-level statements of a SQL text, and the ones that matter for transactions.
+
+Why: a migration runner keeps a migration atomic by running it in one transaction, and three kinds of
+statement break that promise: transaction control written into the migration (``COMMIT;``), statements
+PostgreSQL refuses inside a transaction block (``CREATE INDEX CONCURRENTLY``), and ``ALTER TYPE ... ADD
+VALUE`` whose new label is used before a commit. ``apply`` needs to find them before anything runs, and
+``check`` warns about them (SI03); both read them from here.
+
+Statements are split exactly as psql splits a script (``src/fe_utils/psqlscan.l``): at a ``;`` outside
+quotes, comments and dollar quotes, outside parentheses, and outside the ``BEGIN ... END`` of a SQL-standard
+function body (psql's ``begin_depth`` heuristic, reproduced below). Tokens come from
+:mod:`drizzle_schema_isolation.core.lexer`, so a ``COMMIT`` in a ``DO`` body, a comment or a string is
+never a statement. psql's own backslash commands and ``:variables`` are not SQL and are not interpreted.
+
+Pure: text in, offsets and values out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from typing import NamedTuple
+
+from drizzle_schema_isolation.core.findings import NON_ATOMIC, Finding
+from drizzle_schema_isolation.core.lexer import (
+    DOLLAR_STRING,
+    ESCAPE_STRING,
+    IDENT,
+    NAME_KINDS,
+    NUMBER,
+    PUNCT,
+    STRING,
+    TRIVIA_KINDS,
+    UNICODE_IDENT,
+    UNICODE_STRING,
+    LexError,
+    Token,
+    fold_unquoted,
+    identifier_value,
+    iter_tokens,
+    skip_trivia,
+)
+
+ORDINARY = "ordinary"
+#: BEGIN [WORK|TRANSACTION] (never the BEGIN of BEGIN ATOMIC), START TRANSACTION, COMMIT, END, ROLLBACK, ABORT
+#: (each also ``AND CHAIN``), SAVEPOINT, RELEASE [SAVEPOINT], ROLLBACK TO [SAVEPOINT], PREPARE TRANSACTION,
+#: COMMIT PREPARED, ROLLBACK PREPARED.
+TRANSACTION_CONTROL = "transaction_control"
+#: Statements PostgreSQL refuses inside a transaction block: see :data:`NO_TRANSACTION_BLOCK_STATEMENTS`.
+NO_TRANSACTION_BLOCK = "no_transaction_block"
+#: ``ALTER TYPE name ADD VALUE [IF NOT EXISTS] 'v' [BEFORE|AFTER 'w']``.
+ADD_ENUM_VALUE = "add_enum_value"
+
+__all__ = [
+    "ADD_ENUM_VALUE",
+    "NO_TRANSACTION_BLOCK",
+    "NO_TRANSACTION_BLOCK_STATEMENTS",
+    "ORDINARY",
+    "TRANSACTION_CONTROL",
+    "SqlStatement",
+    "classify_statements",
+    "non_atomic_findings",
+    "split_statements",
+    "string_literal_value",
+]
+
+
+class SqlStatement(NamedTuple):
+    """One top-level statement and what it means for the transaction it runs in."""
+
+    #: Offset of the first significant character (after leading whitespace and comments).
+    start: int
+    #: Offset just after the terminating ``;`` (or the end of the text if unterminated).
+    end: int
+    #: One of :data:`ORDINARY`, :data:`TRANSACTION_CONTROL`, :data:`NO_TRANSACTION_BLOCK`, :data:`ADD_ENUM_VALUE`.
+    kind: str
+    #: Upper-case phrase naming the statement ("COMMIT", "CREATE INDEX CONCURRENTLY", "ALTER TYPE ADD VALUE"),
+    #: "" for :data:`ORDINARY`.
+    action: str
+    #: ADD_ENUM_VALUE: the type's name as PostgreSQL stores it (last name part, folded/unquoted).
+    enum_type: str | None = None
+    #: ADD_ENUM_VALUE: the new label (the string literal's value, unescaped).
+    enum_value: str | None = None
+    #: Span of the keywords that make up ``action`` (e.g. ``CREATE UNIQUE INDEX CONCURRENTLY``), None for ORDINARY.
+    action_span: tuple[int, int] | None = None
+
+
+# --- splitting, as psql does ---------------------------------------------------------------------
+
+#: psql remembers the first letters of these words among a statement's first four identifiers.
+_HEAD_WORDS = frozenset({"create", "function", "procedure", "or", "replace"})
+_HEAD_SLOTS = 4
+
+
+class _Piece(NamedTuple):
+    tokens: list[Token]  # significant tokens, the terminating ';' included
+    terminated: bool
+
+
+def _is_function_head(heads: list[str]) -> bool:
+    """psql's test for CREATE [OR REPLACE] {FUNCTION|PROCEDURE} on the first identifiers' initials."""
+    if heads[0] != "c":
+        return False
+    return heads[1] in ("f", "p") or (heads[1] == "o" and heads[2] == "r" and heads[3] in ("f", "p"))
+
+
+def _psql_identifier(text: str, token: Token) -> bool:
+    """Whether psql's ``{identifier}`` rule reads this IDENT token.
+
+    psql eats the ``n`` of ``N'...'`` and the ``u`` of a ``U&`` that does not start a quote with other
+    rules, which do not count identifiers.
+    """
+    if token.end - token.start != 1 or token.end >= len(text):
+        return True
+    char, following = text[token.start], text[token.end]
+    return not (char in "nN" and following == "'" or char in "uU" and following == "&")
+
+
+def _pieces(text: str) -> Iterator[_Piece]:
+    """The significant tokens of each piece psql would send, terminated or not; raises LexError."""
+    paren_depth = begin_depth = identifier_count = 0
+    heads = [""] * _HEAD_SLOTS
+    current: list[Token] = []
+    for token in iter_tokens(text):
+        if token.kind in TRIVIA_KINDS:
+            continue
+        current.append(token)
+        if token.kind == PUNCT:
+            char = text[token.start]
+            if char == "(":
+                paren_depth += 1
+            elif char == ")":
+                paren_depth = max(paren_depth - 1, 0)
+            elif char == ";" and paren_depth == 0 and begin_depth == 0:
+                yield _Piece(current, True)
+                current, identifier_count, heads = [], 0, [""] * _HEAD_SLOTS
+        elif token.kind == IDENT and _psql_identifier(text, token):
+            word = fold_unquoted(text[token.start : token.end])
+            if word in _HEAD_WORDS and identifier_count < _HEAD_SLOTS:
+                heads[identifier_count] = word[0]
+            identifier_count += 1
+            if paren_depth == 0 and _is_function_head(heads):
+                if word == "begin" or word == "case" and begin_depth >= 1:
+                    begin_depth += 1
+                elif word == "end" and begin_depth > 0:
+                    begin_depth -= 1
+    if current:
+        yield _Piece(current, False)
+
+
+def _statement_pieces(text: str) -> Iterator[_Piece]:
+    """The pieces that are statements: not empty (a lone ``;``) and not only whitespace or comments."""
+    for piece in _pieces(text):
+        if len(piece.tokens) > 1 or not piece.terminated:
+            yield piece
+
+
+def _span(text: str, piece: _Piece) -> tuple[int, int]:
+    return piece.tokens[0].start, piece.tokens[-1].end if piece.terminated else len(text)
+
+
+def split_statements(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of every top-level statement, as psql splits the text; raises LexError.
+
+    ``start`` is the statement's first significant character, ``end`` is just after its ``;`` (the end of
+    the text for an unterminated last statement). Pieces holding only whitespace, comments or a lone ``;``
+    are not statements.
+    """
+    return [_span(text, piece) for piece in _statement_pieces(text)]
+
+
+# --- reading a statement's words -----------------------------------------------------------------
+
+
+class _Words:
+    """A statement's significant tokens (without its ``;``), read as keywords, punctuation and names."""
+
+    def __init__(self, text: str, tokens: Sequence[Token]) -> None:
+        self.text = text
+        self.tokens = tokens
+
+    def word(self, index: int) -> str | None:
+        """The folded keyword at ``index`` (an unquoted identifier), else None."""
+        if index >= len(self.tokens):
+            return None
+        token = self.tokens[index]
+        return fold_unquoted(self.text[token.start : token.end]) if token.kind == IDENT else None
+
+    def is_punct(self, index: int, char: str) -> bool:
+        if index >= len(self.tokens):
+            return False
+        token = self.tokens[index]
+        return token.kind == PUNCT and self.text[token.start] == char
+
+    def words_at(self, index: int, *words: str) -> bool:
+        """Whether the keywords ``words`` follow each other from ``index``."""
+        return all(self.word(index + offset) == word for offset, word in enumerate(words))
+
+    def find_word(self, word: str, start: int = 0) -> int:
+        """Index of the first ``word`` at or after ``start`` outside parentheses, -1 if none."""
+        depth = 0
+        for index in range(start, len(self.tokens)):
+            if self.is_punct(index, "("):
+                depth += 1
+            elif self.is_punct(index, ")"):
+                depth -= 1
+            elif depth == 0 and self.word(index) == word:
+                return index
+        return -1
+
+    def after_parens(self, index: int) -> int:
+        """The index after the parenthesized group opening at ``index`` (``index`` if none opens there)."""
+        if not self.is_punct(index, "("):
+            return index
+        depth = 0
+        for position in range(index, len(self.tokens)):
+            if self.is_punct(position, "("):
+                depth += 1
+            elif self.is_punct(position, ")"):
+                depth -= 1
+                if depth == 0:
+                    return position + 1
+        return len(self.tokens)
+
+    def options(self, index: int) -> dict[str, bool]:
+        """The boolean options of a ``(name [=] [value], ...)`` list opening at ``index``.
+
+        Values are read as PostgreSQL's ``defGetBoolean`` reads them (no value, true/on/1, false/off/0);
+        an option with any other value counts as true, the safe reading for a warning.
+        """
+        options: dict[str, bool] = {}
+        if not self.is_punct(index, "("):
+            return options
+        end = self.after_parens(index) - 1
+        position = index + 1
+        while position < end:
+            name = self.word(position) or _literal_value(self.text, self.tokens[position])
+            value_tokens: list[Token] = []
+            position += 1
+            while position < end and not self.is_punct(position, ","):
+                if not self.is_punct(position, "="):
+                    value_tokens.append(self.tokens[position])
+                position += 1
+            position += 1
+            if name:
+                options[name.lower()] = _option_truth(self.text, value_tokens)
+        return options
+
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        return self.tokens[first].start, self.tokens[last].end
+
+
+def _literal_value(text: str, token: Token) -> str | None:
+    """An option name or value given as a string or a number."""
+    if token.kind == NUMBER:
+        return text[token.start : token.end]
+    return string_literal_value(text, token)
+
+
+def _option_truth(text: str, tokens: list[Token]) -> bool:
+    if not tokens:
+        return True
+    if len(tokens) != 1:
+        return True
+    token = tokens[0]
+    value = fold_unquoted(text[token.start : token.end]) if token.kind == IDENT else _literal_value(text, token)
+    return (value or "").lower() not in ("false", "off", "0")
+
+
+# --- string literal values -----------------------------------------------------------------------
+
+_STANDARD_PART = re.compile(r"'((?:[^']|'')*)'")
+_ESCAPE_PART = re.compile(r"'((?:[^'\\]|''|\\.)*)'", re.DOTALL)
+_BACKSLASH_ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
+_SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_UNICODE_ESCAPE = re.compile(r"\\(?:(\\)|([0-9A-Fa-f]{4})|\+([0-9A-Fa-f]{6}))")
+
+
+def _quoted_parts(text: str, token: Token, part: re.Pattern[str]) -> list[str] | None:
+    """The raw contents of the quoted pieces of a string token (``'a'`` newline ``'b'`` is one string)."""
+    pos = text.index("'", token.start)
+    parts = []
+    while pos < token.end:
+        match = part.match(text, pos)
+        if match is None:
+            return None
+        parts.append(match.group(1))
+        pos = skip_trivia(text, match.end()) if match.end() < token.end else match.end()
+    return parts
+
+
+def _unescape_backslashes(raw: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        octal, hexa, short, long, other = match.groups()
+        if octal or hexa:
+            return chr(int(octal, 8) if octal else int(hexa, 16))
+        if short or long:
+            return chr(int(short or long, 16))
+        return _SIMPLE_ESCAPES.get(other, other)
+
+    return _BACKSLASH_ESCAPE.sub(replace, raw.replace("''", "'"))
+
+
+def _unescape_unicode(raw: str) -> str | None:
+    def replace(match: re.Match[str]) -> str:
+        backslash, short, long = match.groups()
+        return "\\" if backslash else chr(int(short or long, 16))
+
+    decoded = _UNICODE_ESCAPE.sub(replace, raw.replace("''", "'"))
+    return None if "\\" in _UNICODE_ESCAPE.sub("", raw) else decoded
+
+
+def string_literal_value(text: str, token: Token) -> str | None:
+    """The value of a string literal token as PostgreSQL reads it, None if not a (decodable) character string.
+
+    Handles ``'...'`` (with ``''`` and continuation across lines), ``E'...'`` escapes, ``U&'...'`` with the
+    default escape character, and dollar quotes. ``U&'...' UESCAPE 'c'`` and bit strings give None.
+    """
+    try:
+        if token.kind == STRING:
+            parts = _quoted_parts(text, token, _STANDARD_PART)
+            return None if parts is None else "".join(parts).replace("''", "'")
+        if token.kind == ESCAPE_STRING:
+            parts = _quoted_parts(text, token, _ESCAPE_PART)
+            return None if parts is None else "".join(_unescape_backslashes(part) for part in parts)
+        if token.kind == UNICODE_STRING:
+            if skip_trivia(text, token.end) < len(text) and re.match(r"(?i)uescape\b", text[skip_trivia(text, token.end) :]):
+                return None
+            parts = _quoted_parts(text, token, _STANDARD_PART)
+            return None if parts is None else _unescape_unicode("".join(parts))
+        if token.kind == DOLLAR_STRING:
+            delimiter_end = text.index("$", token.start + 1) + 1
+            return text[delimiter_end : token.end - (delimiter_end - token.start)]
+    except (ValueError, OverflowError):  # an escape naming no character
+        return None
+    return None
+
+
+# --- classification ------------------------------------------------------------------------------
+
+
+class _Match(NamedTuple):
+    action: str
+    first: int  # index of the action's first keyword
+    last: int  # index of its last keyword
+
+
+_NOISE = ("work", "transaction")
+
+
+def _transaction_control(words: _Words) -> _Match | None:
+    """PostgreSQL's TransactionStmt and TransactionStmtLegacy (gram.y), by their leading keywords."""
+    first = words.word(0)
+    if first == "begin":
+        if words.word(1) == "atomic":
+            return None
+        return _Match("BEGIN", 0, 1 if words.word(1) in _NOISE else 0)
+    if first == "start" and words.word(1) == "transaction":
+        return _Match("START TRANSACTION", 0, 1)
+    if first == "savepoint":
+        return _Match("SAVEPOINT", 0, 0)
+    if first == "release":
+        return _Match("RELEASE SAVEPOINT", 0, 1 if words.word(1) == "savepoint" else 0)
+    if first == "prepare" and words.word(1) == "transaction":
+        return _Match("PREPARE TRANSACTION", 0, 1)
+    if first in ("commit", "rollback") and words.word(1) == "prepared":
+        return _Match(f"{first.upper()} PREPARED", 0, 1)
+    if first in ("commit", "end", "rollback", "abort"):
+        last = 1 if words.word(1) in _NOISE else 0
+        if first == "rollback" and words.word(last + 1) == "to":
+            return _Match("ROLLBACK TO SAVEPOINT", 0, last + 2 if words.word(last + 2) == "savepoint" else last + 1)
+        if words.words_at(last + 1, "and", "chain"):
+            return _Match(f"{first.upper()} AND CHAIN", 0, last + 2)
+        if words.words_at(last + 1, "and", "no", "chain"):
+            return _Match(first.upper(), 0, last + 3)
+        return _Match(first.upper(), 0, last)
+    return None
+
+
+def _create_index_concurrently(words: _Words) -> _Match | None:
+    index = 2 if words.word(1) == "unique" else 1
+    if words.words_at(index, "index", "concurrently"):
+        return _Match("CREATE INDEX CONCURRENTLY", 0, index + 1)
+    return None
+
+
+def _drop_index_concurrently(words: _Words) -> _Match | None:
+    return _Match("DROP INDEX CONCURRENTLY", 0, 2) if words.words_at(0, "drop", "index", "concurrently") else None
+
+
+_REINDEX_KINDS = ("index", "table", "schema", "database", "system")
+
+
+def _reindex(words: _Words) -> _Match | None:
+    """REINDEX [(options)] {INDEX|TABLE|SCHEMA|DATABASE|SYSTEM} [CONCURRENTLY] [name]."""
+    if words.word(0) != "reindex":
+        return None
+    kind_at = words.after_parens(1)
+    kind = words.word(kind_at)
+    if kind not in _REINDEX_KINDS:
+        return None
+    concurrently = words.options(1).get("concurrently", False)
+    if words.word(kind_at + 1) == "concurrently":
+        return _Match("REINDEX CONCURRENTLY", 0, kind_at + 1)
+    if concurrently:
+        return _Match("REINDEX CONCURRENTLY", 0, kind_at)
+    if kind in ("schema", "database", "system"):
+        return _Match(f"REINDEX {kind.upper()}", 0, kind_at)
+    return None
+
+
+def _vacuum(words: _Words) -> _Match | None:
+    return _Match("VACUUM", 0, 0) if words.word(0) == "vacuum" else None
+
+
+def _cluster_without_table(words: _Words) -> _Match | None:
+    """CLUSTER [VERBOSE | (options)] with nothing after it: every clustered table of the database."""
+    if words.word(0) != "cluster":
+        return None
+    rest = 2 if words.word(1) == "verbose" else words.after_parens(1)
+    return _Match("CLUSTER", 0, 0) if rest >= len(words.tokens) else None
+
+
+def _two_words(first: str, second: str, action: str) -> Callable[[_Words], _Match | None]:
+    def match(words: _Words) -> _Match | None:
+        return _Match(action, 0, 1) if words.words_at(0, first, second) else None
+
+    return match
+
+
+def _alter_database_set_tablespace(words: _Words) -> _Match | None:
+    if words.words_at(0, "alter", "database") and words.words_at(3, "set", "tablespace"):
+        return _Match("ALTER DATABASE SET TABLESPACE", 0, 4)
+    return None
+
+
+def _create_subscription(words: _Words) -> _Match | None:
+    """CREATE SUBSCRIPTION creates a replication slot unless told not to (create_slot / connect = false)."""
+    if not words.words_at(0, "create", "subscription"):
+        return None
+    with_at = words.find_word("with")
+    options = words.options(with_at + 1) if with_at >= 0 else {}
+    if not options.get("connect", True) or not options.get("create_slot", True):
+        return None
+    return _Match("CREATE SUBSCRIPTION", 0, 1)
+
+
+def _alter_subscription(words: _Words) -> _Match | None:
+    """ALTER SUBSCRIPTION name REFRESH PUBLICATION, or {SET|ADD|DROP} PUBLICATION with refresh (the default)."""
+    if not words.words_at(0, "alter", "subscription"):
+        return None
+    if words.words_at(3, "refresh", "publication"):
+        return _Match("ALTER SUBSCRIPTION REFRESH PUBLICATION", 0, 4)
+    verb = words.word(3)
+    if verb in ("set", "add", "drop") and words.word(4) == "publication":
+        with_at = words.find_word("with", 5)
+        if with_at < 0 or words.options(with_at + 1).get("refresh", True):
+            return _Match(f"ALTER SUBSCRIPTION {verb.upper()} PUBLICATION", 0, 4)
+    if verb == "set" and words.is_punct(4, "("):
+        options = words.options(4)
+        for option in ("failover", "two_phase"):
+            if option in options:
+                return _Match(f"ALTER SUBSCRIPTION SET ({option.upper()})", 0, 3)
+    return None
+
+
+def _detach_partition_concurrently(words: _Words) -> _Match | None:
+    if not words.words_at(0, "alter", "table"):
+        return None
+    detach = words.find_word("detach")
+    if detach < 0 or words.word(detach + 1) != "partition":
+        return None
+    concurrently = words.find_word("concurrently", detach + 2)
+    return _Match("ALTER TABLE DETACH PARTITION CONCURRENTLY", detach, concurrently) if concurrently >= 0 else None
+
+
+#: Statements PostgreSQL refuses inside a transaction block ("ERROR: X cannot run inside a transaction block",
+#: SQLSTATE 25001): the callers of PreventInTransactionBlock() in PostgreSQL 18's sources (tcop/utility.c and
+#: commands/{indexcmds,tablecmds,dbcommands,tablespace,vacuum,cluster,subscriptioncmds,discard}.c), read
+#: with the search tool. As (action, matcher, the command name PostgreSQL's error message uses). Callers that
+#: depend on the catalog, not on the text (REINDEX or CLUSTER of a partitioned table, DROP SUBSCRIPTION of a
+#: subscription without a slot) are decided by the text alone: the warning errs on the side of reporting.
+#: COMMIT PREPARED and ROLLBACK PREPARED are callers too; they are TRANSACTION_CONTROL here.
+NO_TRANSACTION_BLOCK_STATEMENTS: tuple[tuple[str, Callable[[_Words], _Match | None], str], ...] = (
+    ("CREATE INDEX CONCURRENTLY", _create_index_concurrently, "CREATE INDEX CONCURRENTLY"),
+    ("DROP INDEX CONCURRENTLY", _drop_index_concurrently, "DROP INDEX CONCURRENTLY"),
+    ("REINDEX CONCURRENTLY / SCHEMA / DATABASE / SYSTEM", _reindex, "REINDEX CONCURRENTLY, REINDEX SCHEMA|DATABASE|SYSTEM"),
+    ("VACUUM", _vacuum, "VACUUM"),
+    ("CLUSTER", _cluster_without_table, "CLUSTER (without a table: every clustered table)"),
+    ("ALTER SYSTEM", _two_words("alter", "system", "ALTER SYSTEM"), "ALTER SYSTEM"),
+    ("CREATE DATABASE", _two_words("create", "database", "CREATE DATABASE"), "CREATE DATABASE"),
+    ("DROP DATABASE", _two_words("drop", "database", "DROP DATABASE"), "DROP DATABASE"),
+    ("ALTER DATABASE SET TABLESPACE", _alter_database_set_tablespace, "ALTER DATABASE SET TABLESPACE"),
+    ("CREATE TABLESPACE", _two_words("create", "tablespace", "CREATE TABLESPACE"), "CREATE TABLESPACE"),
+    ("DROP TABLESPACE", _two_words("drop", "tablespace", "DROP TABLESPACE"), "DROP TABLESPACE"),
+    ("CREATE SUBSCRIPTION", _create_subscription, "CREATE SUBSCRIPTION ... WITH (create_slot = true)"),
+    ("DROP SUBSCRIPTION", _two_words("drop", "subscription", "DROP SUBSCRIPTION"), "DROP SUBSCRIPTION (with a slot)"),
+    ("ALTER SUBSCRIPTION", _alter_subscription, "ALTER SUBSCRIPTION ... REFRESH / with refresh / SET (failover|two_phase)"),
+    ("DISCARD ALL", _two_words("discard", "all", "DISCARD ALL"), "DISCARD ALL"),
+    ("ALTER TABLE DETACH PARTITION CONCURRENTLY", _detach_partition_concurrently, "ALTER TABLE ... DETACH CONCURRENTLY"),
+)
+
+
+def _no_transaction_block(words: _Words) -> _Match | None:
+    for _, matcher, _ in NO_TRANSACTION_BLOCK_STATEMENTS:
+        match = matcher(words)
+        if match is not None:
+            return match
+    return None
+
+
+class _EnumValue(NamedTuple):
+    type_name: str | None
+    value: str | None
+    last: int  # index of the VALUE keyword
+
+
+def _add_enum_value(words: _Words) -> _EnumValue | None:
+    """ALTER TYPE name ADD VALUE [IF NOT EXISTS] 'v' [BEFORE|AFTER 'w'] (name: dotted, any quoting)."""
+    if not words.words_at(0, "alter", "type"):
+        return None
+    text, tokens = words.text, words.tokens
+    index, type_name = 2, None
+    while index < len(tokens) and tokens[index].kind in NAME_KINDS:
+        type_name = identifier_value(text, tokens[index])
+        index += 1
+        if tokens[index - 1].kind == UNICODE_IDENT and words.word(index) == "uescape":
+            index += 2
+        if not words.is_punct(index, "."):
+            break
+        index += 1
+    if not words.words_at(index, "add", "value"):
+        return None
+    literal = index + 2
+    if words.words_at(literal, "if", "not", "exists"):
+        literal += 3
+    value = string_literal_value(text, tokens[literal]) if literal < len(tokens) else None
+    return _EnumValue(type_name, value, index + 1)
+
+
+def _classify(text: str, piece: _Piece) -> SqlStatement:
+    start, end = _span(text, piece)
+    words = _Words(text, piece.tokens[:-1] if piece.terminated else piece.tokens)
+    control = _transaction_control(words)
+    if control is not None:
+        return SqlStatement(start, end, TRANSACTION_CONTROL, control.action, None, None, words.span(control.first, control.last))
+    refused = _no_transaction_block(words)
+    if refused is not None:
+        return SqlStatement(start, end, NO_TRANSACTION_BLOCK, refused.action, None, None, words.span(refused.first, refused.last))
+    enum = _add_enum_value(words)
+    if enum is not None:
+        return SqlStatement(start, end, ADD_ENUM_VALUE, "ALTER TYPE ADD VALUE", enum.type_name, enum.value, words.span(0, enum.last))
+    return SqlStatement(start, end, ORDINARY, "")
+
+
+def classify_statements(text: str) -> list[SqlStatement]:
+    """Every top-level statement of ``text`` with its kind; raises LexError on lexically invalid text."""
+    return [_classify(text, piece) for piece in _statement_pieces(text)]
+
+
+# --- SI03 -----------------------------------------------------------------------------------------
+
+#: Transaction control that ends the runner's transaction and commits what came before.
+_COMMITS = frozenset({"COMMIT", "END", "COMMIT AND CHAIN", "END AND CHAIN"})
+#: Transaction control that ends it and throws away what came before.
+_ROLLS_BACK = frozenset({"ROLLBACK", "ABORT", "ROLLBACK AND CHAIN", "ABORT AND CHAIN"})
+_STARTS = frozenset({"BEGIN", "START TRANSACTION"})
+_SAVEPOINTS = frozenset({"SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT"})
+
+_TAIL = (
+    "Under `apply` the migration is not atomic: a failure after this point leaves what precedes it committed. "
+    "Move the statements that need their own transaction into a migration of their own."
+)
+
+
+def transaction_control_message(action: str) -> str:
+    """What a transaction-control statement in a migration does under a migration runner, and what to do."""
+    if action in _COMMITS:
+        return (
+            f"{action} in a migration commits the runner's transaction early: drizzle's migrator runs all pending "
+            "migrations in one transaction, so everything before it is committed and what follows runs outside "
+            "that transaction (and outside the runner's SET LOCAL search_path, possibly in another schema). " + _TAIL
+        )
+    if action in _ROLLS_BACK:
+        return (
+            f"{action} in a migration throws away the runner's transaction: drizzle's migrator runs all pending "
+            "migrations in one transaction, so the earlier migrations' work is lost while their bookkeeping "
+            "continues, and what follows runs outside that transaction. Remove it; let a failing statement fail."
+        )
+    if action in _STARTS:
+        return (
+            f"{action} in a migration does not start a transaction of its own: the runner already opened one "
+            "(PostgreSQL only warns), so it usually pairs with a COMMIT that ends the runner's transaction early. "
+            + _TAIL
+        )
+    if action in _SAVEPOINTS:
+        return (
+            f"{action} in a migration depends on the runner's transaction: it fails where the migration runs "
+            "outside a transaction block (`apply` runs migrations with statements such as CREATE INDEX "
+            "CONCURRENTLY that way). Remove it, or keep it out of such migrations."
+        )
+    return (
+        f"{action} cannot run inside a transaction block and ends a prepared transaction outside the migration: "
+        "drizzle's migrator fails on it (SQLSTATE 25001). Run it outside the migrations."
+    )
+
+
+def no_transaction_block_message(action: str) -> str:
+    """What a statement PostgreSQL refuses inside a transaction block does under a migration runner."""
+    return (
+        f"{action} cannot run inside a transaction block: drizzle's migrator runs every migration in one, so it "
+        "fails there (SQLSTATE 25001). `apply` runs such a migration outside a transaction, statement by "
+        "statement, so it is not atomic: a failure leaves the statements before it applied. Put it in a "
+        "migration of its own, with nothing else that must be atomic."
+    )
+
+
+def enum_value_use_message(value: str, type_name: str | None) -> str:
+    """Why a new enum label cannot be used in the migration that adds it."""
+    owner = f'enum type "{type_name}"' if type_name else "an enum type"
+    return (
+        f"'{value}' is added to {owner} earlier in this migration (ALTER TYPE ... ADD VALUE) and used here "
+        "before any commit: PostgreSQL refuses it (unsafe use of new value, SQLSTATE 55P04) because the migration "
+        "runs in one transaction (drizzle's migrator even runs all pending migrations in one). Use the value in a "
+        "later migration: `apply` commits between migrations where a new enum value needs it."
+    )
+
+
+def _statement_literals(text: str, piece: _Piece) -> Iterator[Token]:
+    """The string literals of a statement, those of a DO block's body included (the body runs right away)."""
+    tokens = piece.tokens
+    for index, token in enumerate(tokens):
+        if token.kind in (STRING, ESCAPE_STRING, UNICODE_STRING):
+            yield token
+        elif token.kind == DOLLAR_STRING and index > 0 and _is_do_body(text, tokens, index):
+            yield from _body_literals(text, token)
+
+
+def _is_do_body(text: str, tokens: list[Token], index: int) -> bool:
+    first = tokens[0]
+    if first.kind != IDENT or fold_unquoted(text[first.start : first.end]) != "do":
+        return False
+    second = tokens[1]
+    return index == 1 or index == 3 and second.kind == IDENT and fold_unquoted(text[second.start : second.end]) == "language"
+
+
+def _body_literals(text: str, token: Token) -> Iterator[Token]:
+    delimiter_end = text.index("$", token.start + 1) + 1
+    body_end = token.end - (delimiter_end - token.start)
+    try:
+        body_tokens = list(iter_tokens(text, delimiter_end, body_end))
+    except LexError:
+        return
+    if body_tokens and body_tokens[-1].end > body_end:
+        return
+    yield from (t for t in body_tokens if t.kind in (STRING, ESCAPE_STRING, UNICODE_STRING))
+
+
+def _type_created(text: str, words: _Words) -> str | None:
+    """The name of the enum type a ``CREATE TYPE name AS ENUM`` statement creates."""
+    if not words.words_at(0, "create", "type"):
+        return None
+    index, name = 2, None
+    while index < len(words.tokens) and words.tokens[index].kind in NAME_KINDS:
+        name = identifier_value(text, words.tokens[index])
+        index += 1
+        if not words.is_punct(index, "."):
+            break
+        index += 1
+    return name if words.words_at(index, "as", "enum") else None
+
+
+def _enum_value_uses(text: str, piece: _Piece, added: dict[str, str | None]) -> Iterator[Finding]:
+    for literal in _statement_literals(text, piece):
+        value = string_literal_value(text, literal)
+        if value is not None and value in added:
+            yield Finding(NON_ATOMIC, literal.start, literal.end, enum_value_use_message(value, added[value]))
+
+
+def non_atomic_findings(text: str) -> list[Finding]:
+    """SI03 findings: what makes a migration non-atomic under ``apply`` or drizzle's migrator.
+
+    One per transaction-control statement and per statement that cannot run in a transaction block
+    (pointing at its keywords), and one per use of a label added by ``ALTER TYPE ... ADD VALUE`` earlier in
+    the same text with no commit in between (a string literal equal to it in a later statement, including
+    in a ``DO`` body). A label added to a type created in the same transaction is safe to use, as in
+    PostgreSQL. Raises LexError on lexically invalid text.
+    """
+    findings: list[Finding] = []
+    added: dict[str, str | None] = {}  # value -> type name, uncommitted
+    created: set[str | None] = set()  # enum types created in the current transaction
+    for piece in _statement_pieces(text):
+        statement = _classify(text, piece)
+        if added and statement.kind in (ORDINARY, NO_TRANSACTION_BLOCK):
+            findings.extend(_enum_value_uses(text, piece, added))
+        if statement.kind == ORDINARY:
+            type_name = _type_created(text, _Words(text, piece.tokens))
+            if type_name is not None:
+                created.add(type_name)
+            continue
+        if statement.kind == ADD_ENUM_VALUE:
+            if statement.enum_value is not None and statement.enum_type not in created:
+                added[statement.enum_value] = statement.enum_type
+            continue
+        assert statement.action_span is not None
+        start, end = statement.action_span
+        if statement.kind == TRANSACTION_CONTROL:
+            message = transaction_control_message(statement.action)
+            if statement.action in _COMMITS or statement.action in _ROLLS_BACK:
+                added.clear()
+                created.clear()
+        else:
+            message = no_transaction_block_message(statement.action)
+        findings.append(Finding(NON_ATOMIC, start, end, message))
+    return findings
