@@ -46,6 +46,7 @@ def test_check_reports_findings_as_path_line_column(tmp_path: Path) -> None:
     assert out.splitlines() == [
         f'{sql}:1:13: SI01 hardcoded schema qualifier "public" on "status"',
         f'{sql}:2:66: SI01 hardcoded schema qualifier "public" on "systems"',
+        "Found 2 errors in 1 file (2 fixable with `drizzle-schema-isolation fix`).",
     ]
     assert sql.read_text() == DRIZZLE_SQL
 
@@ -60,11 +61,11 @@ def test_check_json_has_exactly_the_documented_keys(tmp_path: Path) -> None:
     code, out, _ = run("check", "--format", "json", str(sql))
     assert code == 1
     items = json.loads(out)
-    assert [set(item) for item in items] == [{"path", "line", "column", "code", "message", "fixable"}] * 3
-    assert [(i["line"], i["column"], i["code"], i["fixable"]) for i in items] == [
-        (1, 13, "SI01", True),
-        (2, 66, "SI01", True),
-        (3, 1, "SI02", False),
+    assert [set(item) for item in items] == [{"path", "line", "column", "code", "severity", "message", "fixable"}] * 3
+    assert [(i["line"], i["column"], i["code"], i["severity"], i["fixable"]) for i in items] == [
+        (1, 13, "SI01", "error", True),
+        (2, 66, "SI01", "error", True),
+        (3, 1, "SI02", "error", False),
     ]
 
 
@@ -80,7 +81,7 @@ def test_check_github_annotations(tmp_path: Path) -> None:
     lines = out.splitlines()
     escaped = str(sql).replace(":", "%3A").replace(",", "%2C")
     assert lines[0] == f'::error file={escaped},line=1,col=13,title=SI01::hardcoded schema qualifier "public" on "status"'
-    assert lines[2].startswith(f"::warning file={escaped},line=3,col=1,title=SI02::")
+    assert lines[2].startswith(f"::error file={escaped},line=3,col=1,title=SI02::")  # SI02 fails the check
 
 
 def test_check_searches_folders_for_sql_files_only(tmp_path: Path) -> None:
@@ -93,18 +94,18 @@ def test_check_searches_folders_for_sql_files_only(tmp_path: Path) -> None:
     assert sorted({Path(i["path"]).name for i in json.loads(out)}) == ["0000_a.sql", "0001_b.SQL"]
 
 
-def test_check_schema_option_is_repeatable(tmp_path: Path) -> None:
+def test_check_forbidden_schema_option_is_repeatable(tmp_path: Path) -> None:
     sql = write(tmp_path / "a.sql", 'SELECT * FROM app.t, "Tenant".u, public.v;\n')
-    code, out, _ = run("check", "-s", "app", "--schema", "Tenant", "--format", "json", str(sql))
+    code, out, _ = run("check", "-F", "app", "--forbidden-schema", "Tenant", "--format", "json", str(sql))
     assert code == 1
     assert [i["column"] for i in json.loads(out)] == [15, 22]
 
 
 @pytest.mark.parametrize("bad", ["", "x" * 64])
 def test_invalid_schema_name_is_a_usage_error(tmp_path: Path, bad: str) -> None:
-    code, _, err = run("check", "--schema", bad, str(write(tmp_path / "a.sql", FIXED_SQL)))
+    code, _, err = run("check", "--forbidden-schema", bad, str(write(tmp_path / "a.sql", FIXED_SQL)))
     assert code == 2
-    assert "--schema" in err
+    assert "--forbidden-schema" in err
 
 
 def test_unterminated_input_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
@@ -156,7 +157,7 @@ def test_show_source_marks_the_qualifier_and_respects_no_color(tmp_path: Path, m
     assert "    1 | \tDROP TYPE \"public\".\"e\";" in out
     assert "      | \t          ^^^^^^^^^" in out
     assert "help: remove the qualifier" in out
-    assert out.rstrip().endswith("Found 1 problem (1 fixable with `drizzle-schema-isolation fix`).")
+    assert out.rstrip().endswith("Found 1 error in 1 file (1 fixable with `drizzle-schema-isolation fix`).")
 
 
 def test_version_and_help() -> None:

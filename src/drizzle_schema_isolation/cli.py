@@ -1,16 +1,18 @@
 """The ``drizzle-schema-isolation`` command line: ``check`` and ``fix`` (plus lazily loaded ``apply``/``verify``).
 
-Exit codes follow pre-commit's conventions: 0 all good, 1 findings (``check``) or files changed /
-unfixable findings left (``fix``), 2 usage errors or input that cannot be read or lexed. Only click
-and the pure core are imported at start-up; the database face loads when its command runs.
+Exit codes, the same for every command: 0 all good, 1 findings (``check``: errors, not warnings) or
+files changed / unfixable errors left (``fix``), 2 usage errors or input that cannot be read or lexed.
+Only click and the pure core are imported at start-up; the database face loads when its command runs.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
@@ -24,11 +26,15 @@ from drizzle_schema_isolation.core.findings import Finding
 from drizzle_schema_isolation.core.lexer import LexError
 from drizzle_schema_isolation.core.rewrite import LineIndex, apply_deletions, fix_spans
 from drizzle_schema_isolation.files import (
+    ChangedOnDisk,
     InputError,
+    Replacer,
     SourceFile,
+    display_path,
     expand_paths,
     read_source,
-    write_all_atomic,
+    remove_stale_temporaries,
+    sync_folders,
 )
 from drizzle_schema_isolation.report import (
     Located,
@@ -40,19 +46,35 @@ from drizzle_schema_isolation.report import (
     summary,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import Future, ThreadPoolExecutor
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+PROGRAM = "drizzle-schema-isolation"
 
 #: Subcommands whose modules are imported only when used (they pull in psycopg).
 LAZY_COMMANDS = {
     "apply": ("drizzle_schema_isolation.apply_cli", "apply_command"),
     "verify": ("drizzle_schema_isolation.apply_cli", "verify_command"),
 }
+#: Signals after which ``fix`` removes its temporary files and exits with 128 + the signal number.
+CLEANUP_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP")
+#: Files ``fix`` writes in parallel (overlapping their fsyncs) and files it holds in memory waiting to be written.
+WRITE_THREADS = 8
+MAX_PENDING_WRITES = 32
+
+
+def _version_option() -> Callable[[Any], Any]:
+    return click.version_option(__version__, "--version", "-V", prog_name=PROGRAM)
 
 
 class LazyGroup(click.Group):
-    """A click group that imports heavy subcommands on first use, keeping ``check`` start-up fast."""
+    """A click group that imports heavy subcommands on first use, keeping ``check`` start-up fast.
+
+    Every subcommand, also the lazily loaded ones, answers ``--version``.
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *(n for n in LAZY_COMMANDS if self._load(n))})
@@ -73,17 +95,19 @@ class LazyGroup(click.Group):
                 return None
             raise
         command: click.Command = getattr(module, attribute)
+        if not any("--version" in parameter.opts for parameter in command.params):
+            _version_option()(command)
         return command
 
 
-def _schemas_option(function: Any) -> Any:
+def _forbidden_schemas_option(function: Any) -> Any:
     return click.option(
-        "--schema",
-        "-s",
-        "schemas",
+        "--forbidden-schema",
+        "-F",
+        "forbidden_schemas",
         multiple=True,
         metavar="NAME",
-        help="Forbidden schema, as PostgreSQL stores its name (repeatable; default: public).",
+        help="Schema whose qualifiers are removed, as PostgreSQL stores its name (repeatable; default: public).",
     )(function)
 
 
@@ -91,19 +115,15 @@ def _checked_schemas(schemas: Sequence[str]) -> tuple[str, ...]:
     try:
         return normalize_schemas(schemas or DEFAULT_SCHEMAS)
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--schema") from None
+        raise click.BadParameter(str(error), param_hint="--forbidden-schema") from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", "-V", prog_name="drizzle-schema-isolation")
+@_version_option()
 def main() -> None:
     """Keep PostgreSQL migrations free of hardcoded schemas so they run inside an isolated schema.
 
-    \b
-    check   report hardcoded qualifiers (SI01) and isolation hazards (SI02), read-only
-    fix     remove hardcoded qualifiers in place (a pre-commit hook)
-    apply   apply a drizzle migrations folder into a named schema
-    verify  prove a migrations folder stays inside its schema (embedded PostgreSQL)
+    Exit status of every command: 0 all good, 1 findings or failures, 2 usage or input errors.
     """
 
 
@@ -118,6 +138,16 @@ class _Run:
         self.files = 0
         self.changed = 0
 
+    def error(self, message: str) -> None:
+        """Report a problem with one input on stderr (one line) and remember that the run failed."""
+        _error(message)
+        self.errors += 1
+
+    @property
+    def failing_findings(self) -> int:
+        """Findings that fail a run: errors, not warnings."""
+        return sum(1 for item in self.located if item.finding.severity == "error")
+
 
 class _Scanned(NamedTuple):
     source: SourceFile
@@ -125,31 +155,66 @@ class _Scanned(NamedTuple):
     findings: list[Finding]
 
 
-def _scan(paths: Sequence[str], schemas: tuple[str, ...], run: _Run) -> list[_Scanned]:
-    """Read and scan every file; report unreadable and invalid ones on stderr and go on."""
+class _MentionTracker:
+    """Which forbidden schemas given on the command line appear nowhere in the files (likely mistyped)."""
+
+    def __init__(self, given: Sequence[str]) -> None:
+        self._missing = {name: _mention_pattern(name) for name in dict.fromkeys(given)}
+
+    def note(self, text: str) -> None:
+        for name, pattern in list(self._missing.items()):
+            if pattern.search(text):
+                del self._missing[name]
+
+    def warn(self, files: int) -> None:
+        if files == 0:
+            return
+        for name in self._missing:
+            count = f"{files} file{'s' if files != 1 else ''}"
+            _error(f'warning: forbidden schema "{display_path(name)}" does not appear in the {count} checked: mistyped?')
+
+
+def _mention_pattern(name: str) -> re.Pattern[str]:
+    """``name`` as a whole word, in any ASCII case when it is lower-case (unquoted names fold to it)."""
+    word = "".join(f"[{c}{c.upper()}]" if "a" <= c <= "z" else re.escape(c) for c in name)
+    return re.compile(rf"(?<![\w$]){word}(?![\w$])")
+
+
+def _warn_case(schemas: Sequence[str]) -> None:
+    """PostgreSQL folds unquoted names to lower case: ``-F Public`` only matches a quoted ``"Public"``."""
+    for name in dict.fromkeys(schemas):
+        if any("A" <= c <= "Z" for c in name):
+            shown = display_path(name)
+            _error(
+                f'warning: forbidden schema "{shown}" has upper-case letters, so it matches only the quoted "{shown}" '
+                f"(unquoted {shown} means {shown.lower()}); did you mean --forbidden-schema {shown.lower()}?"
+            )
+
+
+def _inputs(paths: Sequence[str], run: _Run) -> list[str]:
+    """The files to process; problems with the given paths are reported and counted."""
     files, problems = expand_paths(paths)
     for problem in problems:
-        _error(f"{problem.path}: error: {problem.message}")
-        run.errors += 1
-    scanned = []
-    for path in files:
-        display = path
-        try:
-            source = read_source(path)
-        except InputError as error:
-            _error(f"{display}: error: {error}")
-            run.errors += 1
-            continue
-        try:
-            findings = find_references(source.text, schemas)
-        except LexError as error:
-            line, column = LineIndex(source.text).position(error.offset)
-            _error(f"{display}:{line}:{column}: error: {error.message}")
-            run.errors += 1
-            continue
-        run.files += 1
-        scanned.append(_Scanned(source, display, findings))
-    return scanned
+        run.error(f"{display_path(problem.path)}: error: {problem.message}")
+    return files
+
+
+def _scan_one(path: str, schemas: tuple[str, ...], run: _Run) -> _Scanned | None:
+    """Read and scan one file; report an unreadable or invalid one on stderr and return ``None``."""
+    display = display_path(path)
+    try:
+        source = read_source(path)
+    except InputError as error:
+        run.error(f"{display}: error: {error}")
+        return None
+    try:
+        findings = find_references(source.text, schemas)
+    except LexError as error:
+        line, column = LineIndex(source.text).position(error.offset)
+        run.error(f"{display}:{line}:{column}: error: {error.message}")
+        return None
+    run.files += 1
+    return _Scanned(source, display, findings)
 
 
 def _error(message: str) -> None:
@@ -171,6 +236,8 @@ def _style(color: str, rich: bool) -> Style:
 def _print_findings(
     scanned: _Scanned, findings: Sequence[Finding], output_format: str, rich: bool, style: Style, run: _Run
 ) -> None:
+    if not findings:
+        return
     index = LineIndex(scanned.source.text)
     located = locate(scanned.display, scanned.source.text, findings, index)
     run.located.extend(located)
@@ -209,70 +276,222 @@ _color_option = click.option(
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(), required=True)
-@_schemas_option
+@_forbidden_schemas_option
 @_format_option
 @_source_option
 @_color_option
-def check(paths: tuple[str, ...], schemas: tuple[str, ...], output_format: str, show_source: bool | None, color: str) -> None:
+@_version_option()
+def check(
+    paths: tuple[str, ...], forbidden_schemas: tuple[str, ...], output_format: str, show_source: bool | None, color: str
+) -> None:
     """Report hardcoded schema qualifiers and isolation hazards, changing nothing.
 
-    PATHS are files or folders (searched for *.sql). Exit status: 0 nothing found, 1 findings,
-    2 usage error or unreadable / lexically invalid input.
+    PATHS are .sql files or folders (searched for *.sql). Exit status: 0 nothing found (or only
+    warnings), 1 findings, 2 usage error or unreadable / lexically invalid input.
     """
-    forbidden = _checked_schemas(schemas)
+    forbidden = _checked_schemas(forbidden_schemas)
+    _warn_case(forbidden_schemas)
+    mentions = _MentionTracker(forbidden_schemas)
     run = _Run()
     rich = output_format == "text" and _show_source(show_source)
     style = _style(color, rich)
-    for scanned in _scan(paths, forbidden, run):
-        _print_findings(scanned, scanned.findings, output_format, rich, style, run)
+    for path in _inputs(paths, run):
+        scanned = _scan_one(path, forbidden, run)
+        if scanned is not None:
+            mentions.note(scanned.source.text)
+            _print_findings(scanned, scanned.findings, output_format, rich, style, run)
+    mentions.warn(run.files)
     if output_format == "json":
         import json
 
         click.echo(json.dumps([item.as_json() for item in run.located], indent=2, ensure_ascii=False))
-    elif rich:
+    elif rich or run.located:
         click.echo(style.bold(summary(run.located, run.files)), color=style.enabled)
     if run.errors:
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if run.located else EXIT_OK)
+    sys.exit(EXIT_FINDINGS if run.failing_findings else EXIT_OK)
+
+
+class _Written(NamedTuple):
+    """One file ``fix`` changed: its outcome is known once its write finished."""
+
+    display: str
+    removed: int
+    outcome: Future[str] | BaseException | None
+
+
+class _Writer:
+    """Writes fixed files while later files are still being scanned, so each is written soon after it was read.
+
+    Writes overlap on a few threads (most of their time is fsync); at most ``MAX_PENDING_WRITES`` files
+    wait in memory. A single file is written inline, without starting threads.
+    """
+
+    def __init__(self, replacer: Replacer, parallel: bool) -> None:
+        self.replacer = replacer
+        self._parallel = parallel
+        self._pool: ThreadPoolExecutor | None = None
+        self._slots: Any = None
+        self._folders: list[str] = []
+        self.written: list[_Written] = []
+
+    def submit(self, scanned: _Scanned, data: bytes, removed: int) -> None:
+        if not self._parallel:
+            try:
+                outcome: Future[str] | BaseException | None = None
+                self._folders.append(self.replacer.replace(scanned.source, data))
+            except (ChangedOnDisk, OSError) as error:
+                outcome = error
+            self.written.append(_Written(scanned.display, removed, outcome))
+            return
+        if self._pool is None:
+            import threading
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=WRITE_THREADS)
+            self._slots = threading.BoundedSemaphore(MAX_PENDING_WRITES)
+        self._slots.acquire()
+        future = self._pool.submit(self._replace, scanned.source, data)
+        self.written.append(_Written(scanned.display, removed, future))
+
+    def _replace(self, source: SourceFile, data: bytes) -> str:
+        try:
+            return self.replacer.replace(source, data)
+        finally:
+            self._slots.release()
+
+    def finish(self) -> list[tuple[_Written, BaseException | None]]:
+        """Wait for every write, sync each folder once, and pair each file with its error (or ``None``)."""
+        folders = self._folders
+        results = []
+        for written in self.written:
+            error: BaseException | None = None
+            if isinstance(written.outcome, BaseException):
+                error = written.outcome
+            elif written.outcome is not None:
+                error = written.outcome.exception()
+                if error is None:
+                    folders.append(written.outcome.result())
+            results.append((written, error))
+        if self._pool is not None:
+            self._pool.shutdown()
+        sync_folders(folders)
+        return results
+
+
+@contextmanager
+def _cleaned_up_on_signals(replacer: Replacer) -> Iterator[None]:
+    """On SIGTERM, SIGINT or SIGHUP: remove every temporary file, say so in one line, exit 128 + the signal.
+
+    Files already renamed are completely fixed, the others untouched. Signals that were ignored when
+    the command started (``nohup``) stay ignored. Outside the main thread (embedded use) nothing is installed.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(number: int, frame: object) -> None:
+        removed = replacer.abandon()
+        name = signal.Signals(number).name
+        plural = "file" if removed == 1 else "files"
+        message = (
+            f"error: interrupted by {name}: removed {removed} temporary {plural}; each file is either unchanged "
+            "or completely fixed, run fix again\n"
+        )
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+        try:
+            os.write(2, message.encode())
+        except OSError:
+            pass
+        os._exit(128 + number)
+
+    previous: dict[int, Any] = {}
+    for name in CLEANUP_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+            previous[number] = signal.signal(number, on_signal)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(), required=True)
-@_schemas_option
+@_forbidden_schemas_option
 @click.option("--diff", is_flag=True, help="Print a unified diff of the changes instead of writing files.")
 @click.option("-v", "--verbose", is_flag=True, help="List every removed qualifier.")
 @_source_option
 @_color_option
+@_version_option()
 def fix(
-    paths: tuple[str, ...], schemas: tuple[str, ...], diff: bool, verbose: bool, show_source: bool | None, color: str
+    paths: tuple[str, ...],
+    forbidden_schemas: tuple[str, ...],
+    diff: bool,
+    verbose: bool,
+    show_source: bool | None,
+    color: str,
 ) -> None:
     """Remove hardcoded schema qualifiers from SQL files, in place.
 
-    Only the qualifier and its dot are deleted; every other byte stays. Files are replaced atomically
-    and only when they change. Exit status: 0 nothing to do, 1 a file changed (or would, with
-    --diff) or unfixable findings remain, 2 error.
+    Only the qualifier and its dot are deleted; every other byte stays. Files are replaced atomically,
+    only when they change, and never over an edit made since fix read them. Exit status: 0 nothing
+    to do, 1 a file changed (or would, with --diff) or unfixable errors remain, 2 error.
     """
-    forbidden = _checked_schemas(schemas)
+    forbidden = _checked_schemas(forbidden_schemas)
+    _warn_case(forbidden_schemas)
+    mentions = _MentionTracker(forbidden_schemas)
     run = _Run()
     rich = _show_source(show_source)
     style = _style(color, rich)
-    pending: list[tuple[_Scanned, str, int]] = []
-    for scanned in _scan(paths, forbidden, run):
-        spans = fix_spans(scanned.findings)
-        if spans:
-            fixed = _fix_file(scanned, spans, diff, verbose)
-            if fixed is not None:
-                pending.append((scanned, fixed, sum(1 for f in scanned.findings if f.fixable)))
-            run.changed += 1
-        hazards = [finding for finding in scanned.findings if not finding.fixable]
-        _print_findings(scanned, hazards, "text", rich, style, run)
-    _write_fixed(pending, run)
+    files = _inputs(paths, run)
+    replacer = Replacer()
+    writer = _Writer(replacer, parallel=len(files) > 1)
+    with _cleaned_up_on_signals(replacer):
+        if not diff:
+            _remove_stale_temporaries(files)
+        for path in files:
+            scanned = _scan_one(path, forbidden, run)
+            if scanned is None:
+                continue
+            mentions.note(scanned.source.text)
+            _fix_one(scanned, diff, verbose, writer, run)
+            hazards = [finding for finding in scanned.findings if not finding.fixable]
+            _print_findings(scanned, hazards, "text", rich, style, run)
+        results = writer.finish()
+    _report_written(results, run)
+    mentions.warn(run.files)
     if run.errors:
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if run.changed or run.located else EXIT_OK)
+    sys.exit(EXIT_FINDINGS if run.changed or run.failing_findings else EXIT_OK)
 
 
-def _fix_file(scanned: _Scanned, spans: list[tuple[int, int]], diff: bool, verbose: bool) -> str | None:
+def _remove_stale_temporaries(files: Sequence[str]) -> None:
+    """Temporary files of earlier, killed runs in the folders ``fix`` may write to: gone, each said in one line."""
+    folders = {os.path.dirname(os.path.realpath(path)) for path in files}
+    for path in remove_stale_temporaries(folders):
+        _error(f"note: removed {display_path(path)}, left behind by an interrupted earlier run")
+
+
+def _fix_one(scanned: _Scanned, diff: bool, verbose: bool, writer: _Writer, run: _Run) -> None:
+    spans = fix_spans(scanned.findings)
+    if not spans:
+        return
+    run.changed += 1
+    fixed = _fixed_text(scanned, spans, diff, verbose)
+    if fixed is not None:
+        removed = sum(1 for finding in scanned.findings if finding.fixable)
+        writer.submit(scanned, scanned.source.encode(fixed), removed)
+
+
+def _fixed_text(scanned: _Scanned, spans: list[tuple[int, int]], diff: bool, verbose: bool) -> str | None:
     """The fixed text of one file (``None`` with ``--diff``, which prints the change instead)."""
     source = scanned.source
     fixed = apply_deletions(source.text, spans)
@@ -282,7 +501,7 @@ def _fix_file(scanned: _Scanned, spans: list[tuple[int, int]], diff: bool, verbo
             if finding.fixable:
                 line, column = index.position(finding.start)
                 removed = "".join(source.text[a:b] for a, b in finding.deletions)
-                click.echo(f"{scanned.display}:{line}:{column}: removed {removed}")
+                click.echo(f"{scanned.display}:{line}:{column}: removed {display_path(removed)}")
     if not diff:
         return fixed
     import difflib
@@ -297,18 +516,20 @@ def _fix_file(scanned: _Scanned, spans: list[tuple[int, int]], diff: bool, verbo
     return None
 
 
-def _write_fixed(pending: list[tuple[_Scanned, str, int]], run: _Run) -> None:
-    """Write every fixed file atomically, then report each one (or why it could not be written)."""
-    failures = dict(write_all_atomic([(scanned.display, scanned.source.encode(fixed)) for scanned, fixed, _ in pending]))
-    for scanned, _, count in pending:
-        error = failures.get(scanned.display)
-        if error is not None:
-            _error(f"{scanned.display}: error: cannot write: {error.strerror or error}")
-            run.errors += 1
-            run.changed -= 1
+def _report_written(results: list[tuple[_Written, BaseException | None]], run: _Run) -> None:
+    """One line per changed file: fixed, or why it was left as it is."""
+    for written, error in results:
+        if error is None:
+            plural = "qualifier" if written.removed == 1 else "qualifiers"
+            click.echo(f"fixed {written.display}: removed {written.removed} hardcoded schema {plural}")
             continue
-        plural = "qualifier" if count == 1 else "qualifiers"
-        click.echo(f"fixed {scanned.display}: removed {count} hardcoded schema {plural}")
+        run.changed -= 1
+        if isinstance(error, ChangedOnDisk):
+            run.error(f"{written.display}: error: {error}; not written, run fix again")
+        elif isinstance(error, OSError):
+            run.error(f"{written.display}: error: cannot write: {error.strerror or error}")
+        else:
+            raise error
 
 
 if __name__ == "__main__":  # pragma: no cover

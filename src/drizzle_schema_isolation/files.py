@@ -1,24 +1,91 @@
-"""Reading and writing people's SQL files without ever losing a byte.
+"""Reading and writing people's SQL files without ever losing a byte, an edit or a temporary file.
 
 Everything that touches the file system for ``check``/``fix`` lives here: path expansion, decoding
 (UTF-8, with the BOM kept aside so PostgreSQL-exact scanning starts at the first real character),
-and atomic replacement that keeps the file's mode and symlinks.
+and atomic replacement that keeps the file's mode, owner, group and symlinks, refuses to overwrite a
+change it did not read, and leaves no temporary file behind after any signal it can catch.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 BOM = "\ufeff"
 #: Folders never searched when a directory is given (dependencies and VCS metadata).
 SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__"})
+#: File name endings accepted as SQL: what pre-commit's ``types: [sql]`` selects (identify tags ``.sql`` only).
+SQL_SUFFIXES = (".sql",)
+
+#: Our temporary files: ``.<name>.dsi-<pid>-<8 hex>.tmp`` next to the file being replaced. The ``dsi-<pid>``
+#: part makes the name unmistakably ours and tells whether the run that made it is still alive.
+TEMPORARY_NAME = re.compile(r"\A\.(?:.*)\.dsi-([0-9]{1,10})-[0-9a-f]{8}\.tmp\Z", re.DOTALL)
+#: A temporary file lives from its creation to its rename: one write and one fsync. One older than this was
+#: abandoned even if its pid is alive again (pids are reused), so it is removed whatever the pid.
+STALE_TEMPORARY_SECONDS = 10 * 60
+#: Leave room for ``.dsi-<pid>-<hex>.tmp`` within the 255-byte name limit of common file systems.
+_TEMPORARY_STEM_BYTES = 200
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "is a folder, not a file"),
+    (stat.S_ISFIFO, "is a FIFO (named pipe), not a regular file: skipped"),
+    (stat.S_ISCHR, "is a character device, not a regular file: skipped"),
+    (stat.S_ISBLK, "is a block device, not a regular file: skipped"),
+    (stat.S_ISSOCK, "is a socket, not a regular file: skipped"),
+)
+#: Byte-order marks of encodings PostgreSQL cannot read, longest first (UTF-32 LE starts like UTF-16 LE).
+_FOREIGN_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+_ENCODING_SAMPLE_BYTES = 4096
 
 
 class InputError(Exception):
     """A file that cannot be processed; ``str()`` is a one-line message without the path."""
+
+
+class ChangedOnDisk(Exception):
+    """The file changed between ``fix`` reading it and replacing it: it is left as it is now."""
+
+
+class Interrupted(Exception):
+    """A signal arrived: no new temporary file is created and no rename happens any more."""
+
+
+class Stamp(NamedTuple):
+    """What ``fix`` remembers of a file it read: identity and version (to detect changes), and ownership."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    mode: int
+    uid: int
+    gid: int
+
+    @classmethod
+    def of(cls, status: os.stat_result) -> Stamp:
+        return cls(
+            status.st_dev,
+            status.st_ino,
+            status.st_size,
+            status.st_mtime_ns,
+            stat.S_IMODE(status.st_mode),
+            status.st_uid,
+            status.st_gid,
+        )
+
+    def same_version(self, other: Stamp) -> bool:
+        """Same file, same size, same modification time (ownership and mode changes do not matter)."""
+        return self[:4] == other[:4]
 
 
 class SourceFile(NamedTuple):
@@ -27,9 +94,13 @@ class SourceFile(NamedTuple):
     path: str
     text: str
     has_bom: bool
+    stamp: Stamp | None = None
 
     def encode(self, text: str) -> bytes:
-        """Bytes for ``text`` in this file's encoding (UTF-8, BOM as it was)."""
+        """Bytes for ``text`` in this file's encoding (UTF-8, BOM as it was).
+
+        ``encode(self.text)`` is exactly the bytes that were read: strict UTF-8 decoding is lossless.
+        """
         return ((BOM if self.has_bom else "") + text).encode("utf-8", "surrogatepass")
 
 
@@ -40,10 +111,37 @@ class PathProblem(NamedTuple):
     message: str
 
 
+def display_path(path: str) -> str:
+    """``path`` safe to print on one line: control characters and undecodable bytes escaped as in Python.
+
+    File names may hold newlines, escape sequences or bytes that are not UTF-8 (which Python keeps as
+    lone surrogates); printed raw they would split a message over lines, drive the terminal, or make
+    the output unencodable.
+    """
+    if path.isprintable():
+        return path
+    return "".join(_printable_char(char) for char in path)
+
+
+def _printable_char(char: str) -> str:
+    if char.isprintable():
+        return char
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return repr(char)[1:-1] if char != "'" else char
+
+
+def is_sql_name(path: str) -> bool:
+    """Whether ``path`` names a SQL file (by its ending, as pre-commit selects files)."""
+    return path.lower().endswith(SQL_SUFFIXES)
+
+
 def expand_paths(paths: Iterable[str]) -> tuple[list[str], list[PathProblem]]:
     """Files named directly, plus ``*.sql`` files under named folders, each once, in a stable order.
 
-    Paths stay strings (``os.path``, not ``pathlib``): importing pathlib costs a hook several
+    A file named directly must end in ``.sql``: anything else (``schema.ts``) is a problem, not lexed as
+    SQL. Paths stay strings (``os.path``, not ``pathlib``): importing pathlib costs a hook several
     milliseconds on every commit.
     """
     files: list[str] = []
@@ -51,15 +149,20 @@ def expand_paths(paths: Iterable[str]) -> tuple[list[str], list[PathProblem]]:
     seen: set[str] = set()
     for raw in paths:
         if os.path.isdir(raw):
-            found = sorted(_sql_files_under(raw))
-            if not found:
+            unreadable: list[PathProblem] = []
+            found = sorted(_sql_files_under(raw, unreadable))
+            problems.extend(unreadable)
+            if not found and not unreadable:
                 problems.append(PathProblem(raw, "no *.sql files in this folder"))
             candidates = found
-        elif os.path.lexists(raw):
-            candidates = [raw]
-        else:
+        elif not os.path.lexists(raw):
             problems.append(PathProblem(raw, "no such file or folder"))
             continue
+        elif not is_sql_name(raw):
+            problems.append(PathProblem(raw, "not a .sql file: only SQL migrations are checked (skipped)"))
+            continue
+        else:
+            candidates = [raw]
         for candidate in candidates:
             key = os.path.realpath(candidate)
             if key not in seen:
@@ -68,28 +171,92 @@ def expand_paths(paths: Iterable[str]) -> tuple[list[str], list[PathProblem]]:
     return files, problems
 
 
-def _sql_files_under(folder: str) -> Iterator[str]:
-    for root, directories, names in os.walk(folder):
+def _sql_files_under(folder: str, problems: list[PathProblem]) -> Iterator[str]:
+    def unreadable(error: OSError) -> None:
+        problems.append(PathProblem(error.filename or folder, f"cannot read folder: {_reason(error)}"))
+
+    for root, directories, names in os.walk(folder, onerror=unreadable):
         directories[:] = sorted(d for d in directories if d not in SKIPPED_DIRECTORIES)
         for name in names:
-            if name.lower().endswith(".sql"):
+            if is_sql_name(name):
                 yield os.path.join(root, name)
 
 
+def _reason(error: OSError) -> str:
+    """A one-line reason without the path (``strerror`` as the C library words it)."""
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    return error.strerror or str(error)
+
+
 def read_source(path: str) -> SourceFile:
-    """Read and decode ``path``; raise :class:`InputError` with a clear message if impossible."""
+    """Read and decode ``path``; raise :class:`InputError` with a clear message if impossible.
+
+    Only regular files are opened (a FIFO would block forever, ``/dev/zero`` never ends), with
+    ``O_NONBLOCK`` in case one is swapped in between the check and the open, and only as many bytes as
+    the file had when opened are read.
+    """
+    data, stamp = _read_regular(path)
+    return SourceFile(path, *decode_sql(data), stamp=stamp)
+
+
+def _read_regular(path: str) -> tuple[bytes, Stamp]:
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except IsADirectoryError:
-        raise InputError("is a folder, not a file") from None
+        _require_regular(os.stat(path))
+        descriptor = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC | _NOCTTY)
+    except InputError:
+        raise
     except FileNotFoundError:
         raise InputError("no such file (a broken symlink?)") from None
-    except PermissionError:
-        raise InputError("permission denied") from None
     except OSError as error:
-        raise InputError(error.strerror or str(error)) from None
+        raise InputError(_reason(error)) from None
+    try:
+        status = os.fstat(descriptor)
+        _require_regular(status)
+        return _read_exactly(descriptor, status.st_size), Stamp.of(status)
+    except OSError as error:
+        raise InputError(_reason(error)) from None
+    finally:
+        os.close(descriptor)
+
+
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NOCTTY = getattr(os, "O_NOCTTY", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def _require_regular(status: os.stat_result) -> None:
+    if stat.S_ISREG(status.st_mode):
+        return
+    for is_kind, message in _FILE_KINDS:
+        if is_kind(status.st_mode):
+            raise InputError(message)
+    raise InputError("is not a regular file: skipped")
+
+
+def _read_exactly(descriptor: int, size: int) -> bytes:
+    """At most ``size`` bytes (fewer if the file shrank meanwhile)."""
+    chunks = []
+    remaining = size
+    while remaining > 0:
+        chunk = os.read(descriptor, min(remaining, 1 << 24))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def decode_sql(data: bytes) -> tuple[str, bool]:
+    """``(text, has_bom)`` of UTF-8 ``data``; :class:`InputError` naming the encoding when it is not UTF-8."""
+    for bom, encoding in _FOREIGN_BOMS:
+        if data.startswith(bom):
+            raise InputError(f"encoded as {encoding} (convert to UTF-8)")
     if b"\x00" in data:
+        guessed = _nul_pattern_encoding(data[:_ENCODING_SAMPLE_BYTES])
+        if guessed:
+            raise InputError(f"encoded as {guessed} (convert to UTF-8)")
         raise InputError("looks like a binary file (contains NUL bytes), not SQL")
     try:
         text = data.decode("utf-8")
@@ -97,71 +264,165 @@ def read_source(path: str) -> SourceFile:
         line = data.count(b"\n", 0, error.start) + 1
         raise InputError(f"not valid UTF-8: byte 0x{data[error.start]:02x} at line {line}, byte offset {error.start}") from None
     has_bom = text.startswith(BOM)
-    return SourceFile(path, text[1:] if has_bom else text, has_bom)
+    return (text[1:] if has_bom else text), has_bom
 
 
-def write_all_atomic(changes: list[tuple[str, bytes]]) -> list[tuple[str, OSError]]:
-    """Write many files atomically, overlapping their fsyncs; return the writes that failed.
+def _nul_pattern_encoding(sample: bytes) -> str | None:
+    """``"UTF-32"``/``"UTF-16"`` when NUL bytes sit where mostly-ASCII text in that encoding puts them."""
+    for width, encoding in ((4, "UTF-32"), (2, "UTF-16")):
+        usable = len(sample) - len(sample) % width
+        units = usable // width
+        if units < 2:
+            continue
+        columns = [sample[offset:usable:width].count(0) for offset in range(width)]
+        # Little endian: the character byte first, then NULs; big endian: NULs, then the character.
+        for order in (columns, columns[::-1]):
+            if order[0] * 4 < units and all(count * 4 >= units * 3 for count in order[width // 2 :]):
+                return encoding
+    return None
 
-    Each file is still written, flushed and renamed on its own (a crash leaves every file either old
-    or new); threads only let the disk work on several fsyncs at once, and each folder is synced
-    once at the end instead of once per file.
+
+# --- replacing files ----------------------------------------------------------------------------
+
+
+class Replacer:
+    """Atomic replacement of files that ``fix`` read, safe against concurrent edits and signals.
+
+    Each file goes through a temporary file in its own folder (written, flushed to disk, given the
+    original mode, owner and group), is checked against what was read (same inode, size, mtime and
+    bytes) just before the rename, and is renamed over the original; a crash leaves either the old or
+    the new content. Every live temporary file is registered, so :meth:`abandon` (called from a signal
+    handler) can remove them all and stop any further rename. Thread-safe.
     """
-    failures: list[tuple[str, OSError]] = []
-    folders: set[str] = set()
 
-    def write(change: tuple[str, bytes]) -> None:
-        path, data = change
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._live: set[str] = set()
+        self._stopping = False
+
+    def replace(self, source: SourceFile, data: bytes) -> str:
+        """Replace ``source``'s file (or its symlink's target) with ``data``; return the target's folder.
+
+        Raises :class:`ChangedOnDisk` when the file is no longer what was read, :class:`Interrupted`
+        after :meth:`abandon`, ``OSError`` when it cannot be written.
+        """
+        if source.stamp is None:
+            raise ValueError("replace() needs a SourceFile read by read_source()")
+        target = os.path.realpath(source.path)
+        folder, name = os.path.split(target)
+        temporary = os.path.join(folder, temporary_name(name))
+        descriptor = self._create(temporary)
         try:
-            folders.add(write_atomic(path, data, sync_folder=False))
-        except OSError as error:
-            failures.append((path, error))
+            try:
+                _write_all(descriptor, data)
+                os.fsync(descriptor)
+                _keep_ownership_and_mode(descriptor, source.stamp)
+            finally:
+                os.close(descriptor)
+            ensure_unchanged(target, source.encode(source.text), source.stamp)
+            with self._lock:
+                if self._stopping:
+                    raise Interrupted
+                os.replace(temporary, target)
+                self._live.discard(temporary)
+        except BaseException:
+            self._discard(temporary)
+            raise
+        return folder
 
-    if len(changes) == 1:
-        write(changes[0])
-    elif changes:
-        from concurrent.futures import ThreadPoolExecutor
+    def abandon(self) -> int:
+        """Stop: no temporary file is created or renamed from now on; remove the live ones. Returns how many.
 
-        with ThreadPoolExecutor(max_workers=min(8, len(changes))) as pool:
-            list(pool.map(write, changes))
-    for folder in sorted(folders):
-        _fsync_directory(folder)
-    return failures
+        Holding the lock while removing means no thread is between creating a temporary and registering
+        it, or between renaming one and forgetting it.
+        """
+        with self._lock:
+            self._stopping = True
+            removed = 0
+            for temporary in sorted(self._live):
+                try:
+                    os.unlink(temporary)
+                    removed += 1
+                except OSError:
+                    pass
+            self._live.clear()
+            return removed
+
+    def _create(self, temporary: str) -> int:
+        with self._lock:
+            if self._stopping:
+                raise Interrupted
+            self._live.add(temporary)
+            try:
+                return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC | _NOFOLLOW, 0o600)
+            except BaseException:
+                self._live.discard(temporary)
+                raise
+
+    def _discard(self, temporary: str) -> None:
+        with self._lock:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+            self._live.discard(temporary)
 
 
-def write_atomic(path: str, data: bytes, *, sync_folder: bool = True) -> str:
-    """Replace the file at ``path`` (or at its symlink's target) with ``data``, atomically.
+def temporary_name(name: str, pid: int | None = None) -> str:
+    """``.<name>.dsi-<pid>-<random>.tmp``, with ``name`` shortened so the result fits in 255 bytes."""
+    stem = os.fsdecode(os.fsencode(name)[:_TEMPORARY_STEM_BYTES])
+    return f".{stem}.dsi-{os.getpid() if pid is None else pid}-{os.urandom(4).hex()}.tmp"
 
-    A temporary file in the same folder is written, flushed to disk and renamed over the target,
-    so a crash leaves either the old or the new content, never a mix. The mode is kept; a symlink
-    stays a symlink because the rename happens at its target. Returns the target's folder.
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(descriptor, view)
+        view = view[written:]
+
+
+def _keep_ownership_and_mode(descriptor: int, stamp: Stamp) -> None:
+    """Give the new file the original's owner and group where allowed, then its mode (chown clears setuid)."""
+    current = os.fstat(descriptor)
+    if (current.st_uid, current.st_gid) != (stamp.uid, stamp.gid) and hasattr(os, "fchown"):
+        try:
+            os.fchown(descriptor, stamp.uid, stamp.gid)
+        except OSError:
+            try:  # not root: keeping at least the group works when we are a member of it
+                os.fchown(descriptor, -1, stamp.gid)
+            except OSError:
+                pass
+    os.fchmod(descriptor, stamp.mode)
+
+
+def ensure_unchanged(target: str, original: bytes, stamp: Stamp) -> None:
+    """Raise :class:`ChangedOnDisk` unless ``target`` is still the file, version and bytes that were read.
+
+    Size and mtime catch most edits cheaply; the byte comparison catches edits within the file
+    system's timestamp granularity that keep the size.
     """
-    import tempfile  # only when a file really changes
-
-    target = os.path.realpath(path)
-    folder, name = os.path.split(target)
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-    if sync_folder:
+        descriptor = os.open(target, os.O_RDONLY | _NONBLOCK | _CLOEXEC | _NOCTTY)
+    except FileNotFoundError:
+        raise ChangedOnDisk("removed or renamed while fix was running") from None
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode) or not Stamp.of(status).same_version(stamp):
+            raise ChangedOnDisk("changed on disk while fix was running")
+        if _read_exactly(descriptor, stamp.size + 1) != original:
+            raise ChangedOnDisk("changed on disk while fix was running")
+    finally:
+        os.close(descriptor)
+
+
+def sync_folders(folders: Iterable[str]) -> None:
+    """Make renames durable: fsync each folder once."""
+    for folder in sorted(set(folders)):
         _fsync_directory(folder)
-    return folder
 
 
 def _fsync_directory(folder: str) -> None:
-    """Make the rename durable; some file systems refuse fsync on folders, which is harmless."""
+    """Some file systems refuse fsync on folders, which is harmless."""
     try:
         descriptor = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -172,3 +433,56 @@ def _fsync_directory(folder: str) -> None:
         pass
     finally:
         os.close(descriptor)
+
+
+def remove_stale_temporaries(folders: Iterable[str], now: float | None = None) -> list[str]:
+    """Remove our temporary files left in ``folders`` by runs that were killed; return their paths.
+
+    Only names matching :data:`TEMPORARY_NAME` are considered, and one is removed when the process
+    that made it is gone, or when it is older than :data:`STALE_TEMPORARY_SECONDS` (its pid may have
+    been reused since). A live run's temporary file is young and its pid alive: it is left alone.
+    """
+    now = time.time() if now is None else now
+    removed = []
+    for folder in sorted(set(folders)):
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            match = TEMPORARY_NAME.match(entry.name)
+            if match is None or not _is_stale(entry, int(match.group(1)), now):
+                continue
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                continue
+            removed.append(entry.path)
+    return removed
+
+
+def _is_stale(entry: os.DirEntry[str], pid: int, now: float) -> bool:
+    try:
+        if not entry.is_file(follow_symlinks=False):
+            return False
+        age = now - entry.stat(follow_symlinks=False).st_mtime
+    except OSError:
+        return False
+    if pid == os.getpid():
+        return False
+    return age > STALE_TEMPORARY_SECONDS or not pid_alive(pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (``kill(pid, 0)`` sends nothing)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, belongs to someone else
+    except (OverflowError, OSError):
+        return False
+    return True

@@ -9,14 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from drizzle_schema_isolation.core.findings import HARDCODED_SCHEMA, Finding
+from drizzle_schema_isolation.core.findings import HARDCODED_SCHEMA, NON_ATOMIC, Finding
 from drizzle_schema_isolation.core.rewrite import LineIndex
 
 HELP = {
     HARDCODED_SCHEMA: "remove the qualifier so the name resolves through the search_path the runner sets "
     "(`drizzle-schema-isolation fix` does it)",
+    NON_ATOMIC: "a warning, not a failure: this statement keeps the migration from running in one transaction, "
+    "so a failure part-way can leave it half-applied; consider moving it into a migration of its own",
 }
 HAZARD_HELP = "not fixed automatically: rewrite this statement so it does not depend on a fixed schema"
+FIX_COMMAND = "drizzle-schema-isolation fix"
 
 
 class Located(NamedTuple):
@@ -28,12 +31,13 @@ class Located(NamedTuple):
     finding: Finding
 
     def as_json(self) -> dict[str, object]:
-        """The JSON object for ``--format json``: exactly these six keys."""
+        """The JSON object for ``--format json``: exactly these seven keys."""
         return {
             "path": self.path,
             "line": self.line,
             "column": self.column,
             "code": self.finding.code,
+            "severity": self.finding.severity,
             "message": self.finding.message,
             "fixable": self.finding.fixable,
         }
@@ -50,8 +54,30 @@ def locate(path: str, text: str, findings: Iterable[Finding], index: LineIndex |
 
 
 def plain_line(item: Located) -> str:
-    """``path:line:col: CODE message``: the stable, greppable form."""
-    return f"{item.path}:{item.line}:{item.column}: {item.finding.code} {item.finding.message}"
+    """``path:line:col: CODE message`` (``CODE warning: message`` for warnings): the stable, greppable form."""
+    return f"{item.path}:{item.line}:{item.column}: {item.finding.code} {_label(item.finding)}{one_line(item.finding.message)}"
+
+
+def _label(finding: Finding) -> str:
+    return "warning: " if finding.severity == "warning" else ""
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped: a message is always one line.
+
+    Messages quote names from the file, and a quoted identifier may hold a newline or an escape
+    sequence that would split the line or drive the terminal.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _visible_source(line: str) -> str:
+    """A source line for the terminal: control characters (not tabs) shown as U+FFFD, one column each."""
+    if line.isprintable():
+        return line
+    return "".join(c if c.isprintable() or c == "\t" else "\ufffd" for c in line)
 
 
 class Style:
@@ -82,11 +108,12 @@ class Style:
 def rich_block(item: Located, text: str, index: LineIndex, style: Style) -> str:
     """The terminal view: header, the offending line with the span marked, and a one-line help."""
     finding = item.finding
-    code = style.red(finding.code) if finding.fixable else style.yellow(finding.code)
+    code = style.red(finding.code) if finding.severity == "error" else style.yellow(finding.code)
     fixable = " [*]" if finding.fixable else ""
-    header = f"{style.bold(f'{item.path}:{item.line}:{item.column}:')} {code}{fixable} {finding.message}"
+    label = style.yellow(_label(finding)) if _label(finding) else ""
+    header = f"{style.bold(f'{item.path}:{item.line}:{item.column}:')} {code}{fixable} {label}{one_line(finding.message)}"
     line_start, line_end = index.line_span(item.line, text)
-    source = text[line_start:line_end]
+    source = _visible_source(text[line_start:line_end])
     end_line, _ = index.position(max(finding.start, finding.end - 1))
     span_end = finding.end if end_line == item.line else line_end
     marker_start = finding.start - line_start
@@ -110,7 +137,7 @@ def rich_block(item: Located, text: str, index: LineIndex, style: Style) -> str:
 
 def github_line(item: Located) -> str:
     """A GitHub Actions workflow command that annotates the line in the pull request."""
-    level = "error" if item.finding.fixable else "warning"
+    level = item.finding.severity
     properties = ",".join(
         [
             f"file={_escape_property(item.path)}",
@@ -131,9 +158,23 @@ def _escape_property(value: str) -> str:
 
 
 def summary(findings: Sequence[Located], files: int) -> str:
-    """One closing line for terminals: how much was found and how much ``fix`` can do."""
+    """One closing line: how much was found, in how many files, and how much ``fix`` can do."""
     if not findings:
-        return f"No schema-isolation problems in {files} file{'s' if files != 1 else ''}."
+        return f"No schema-isolation problems in {_count(files, 'file')}."
+    errors = sum(1 for item in findings if item.finding.severity == "error")
+    kinds = [_count(errors, "error")] if errors else []
+    if len(findings) > errors:
+        kinds.append(_count(len(findings) - errors, "warning"))
+    in_files = _count(len({item.path for item in findings}), "file")
     fixable = sum(1 for item in findings if item.finding.fixable)
-    problem = "problem" if len(findings) == 1 else "problems"
-    return f"Found {len(findings)} {problem} ({fixable} fixable with `drizzle-schema-isolation fix`)."
+    if fixable:
+        hint = f"{fixable} fixable with `{FIX_COMMAND}`"
+    elif errors:
+        hint = "none fixable automatically"
+    else:
+        hint = "warnings do not fail the check"
+    return f"Found {' and '.join(kinds)} in {in_files} ({hint})."
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
