@@ -154,7 +154,12 @@ def test_failure_after_earlier_success_keeps_the_earlier_run(db_url: str, conn: 
 def test_dry_run_changes_nothing(db_url: str, conn: psycopg.Connection) -> None:
     result = apply_migrations(DATA / "catalog-1x", "plugin_catalog", database_url=db_url, dry_run=True)
     assert not schema_exists(conn, "plugin_catalog")
-    assert result.sql is not None and result.sql.startswith("BEGIN;") and result.sql.rstrip().endswith("COMMIT;")
+    assert result.sql is not None
+    statements = [line for line in result.sql.splitlines() if line and not line.startswith("--")]
+    assert statements[1].startswith("SELECT pg_catalog.pg_advisory_lock(")  # the session lock covers the whole run
+    assert "SELECT pg_catalog.set_config('search_path', '\"plugin_catalog\"', false);" in statements  # survives commits
+    assert statements.count("BEGIN ISOLATION LEVEL READ COMMITTED;") == 1 and statements.count("COMMIT;") == 1
+    assert statements[-2] == "COMMIT;" and statements[-1].startswith("SELECT pg_catalog.pg_advisory_unlock(")
     assert 'CREATE TYPE "visibility"' in result.sql and '"public".' not in result.sql
     assert len(result.applied) == 3
     apply_migrations(DATA / "catalog-1x", "plugin_catalog", database_url=db_url)

@@ -69,7 +69,8 @@ def test_credentials_are_never_printed() -> None:
 def test_dry_run_prints_sql_and_changes_nothing(db_url: str) -> None:
     result = run(apply_command, str(DATA / "catalog-0x"), "--schema", "s", "--database-url", db_url, "--dry-run")
     assert result.exit_code == 0
-    assert result.stdout.startswith("BEGIN;") and 'REFERENCES "users"("id")' in result.stdout and "3 migration(s) would be applied" in result.stdout
+    assert result.stdout.startswith("-- apply 0.x folder into schema s") and "\nBEGIN ISOLATION LEVEL READ COMMITTED;\n" in result.stdout
+    assert 'REFERENCES "users"("id")' in result.stdout and "3 migration(s) would be applied" in result.stdout
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 's'").fetchone() == (0,)
 
@@ -89,7 +90,7 @@ def test_many_tenants_one_failing_does_not_stop_the_others(db_url: str, tmp_path
     document = json.loads(result.stdout)
     assert result.exit_code == 1 and document["schemas"] == 5 and document["failed"] == 1
     by_schema = {r["schema"]: r for r in document["results"]}
-    assert not by_schema["pg_reserved"]["ok"] and "unacceptable schema name" in by_schema["pg_reserved"]["error"]["message"]
+    assert not by_schema["pg_reserved"]["ok"] and "reserved pg_ prefix" in by_schema["pg_reserved"]["error"]["message"]
     with psycopg.connect(db_url) as conn:
         for tenant in ("tenant_1", "tenant_2", "tenant_3", "tenant_4"):
             assert by_schema[tenant]["ok"]

@@ -1,35 +1,50 @@
-"""Apply a drizzle migrations folder into one schema: drizzle-compatible bookkeeping, done safely.
+"""Apply a drizzle migrations folder into one schema: drizzle-compatible bookkeeping, done honestly.
 
-One call is one transaction on one connection:
+One call works on one connection, in this order:
 
-1. ``pg_advisory_xact_lock(key(schema))`` serialises concurrent runs for the same schema (replicas that
-   start together); the lock is released by the commit or the rollback, never leaked.
-2. ``SET LOCAL search_path`` to the target schema only (plus ``extra_search_path``), so the rewritten,
-   unqualified statements create and find their objects there.
-3. The schema and drizzle's bookkeeping table ``"<schema>"."__drizzle_migrations"`` are created if
-   missing, with drizzle-orm's own DDL for the folder's layout (0.x: ``id, hash, created_at``; 1.x: plus
-   ``name, applied_at``). A 0.x table met by a 1.x folder is upgraded the way drizzle-orm 1.0 does it.
-4. Pending migrations are chosen as drizzle-orm chooses them (0.x: ``when`` newer than the newest
-   ``created_at``; 1.x: folder names not recorded yet); recorded ones are checked for drift.
-5. Every pending statement runs with the forbidden-schema qualifiers removed in memory, followed by
-   drizzle's own ``INSERT`` of the bookkeeping row. Any error rolls the whole transaction back.
+1. A *session* advisory lock, ``pg_advisory_lock(key(schema))``, waited for at most ``lock_wait``: it
+   serialises concurrent runs for one schema (replicas starting together) across all the transactions a
+   run may commit, and is released at the end (or by the server when a killed client's connection is
+   noticed; the connection asks the server to check every few seconds, see :mod:`.pgconn`).
+2. ``search_path`` is set for the *session* to the target schema (plus ``extra_search_path``), with
+   ``lock_timeout`` and ``statement_timeout``. A session setting survives every ``COMMIT``, so no
+   statement of a migration ever runs with another path, whatever the migration does with transactions.
+   The caller's settings are restored afterwards.
+3. The bookkeeping is read and the plan made (:mod:`.plan`), then everything runs in transactions whose
+   boundaries :func:`.plan.migration_steps` decides from the exact lexer: in ``auto`` mode one transaction
+   for the whole run, committed early only where PostgreSQL requires it; ``each`` commits after every
+   migration; ``all`` refuses a run that would need a commit point. A migration's statements and its
+   bookkeeping row always commit together.
+4. On failure the open transaction rolls back and the error says exactly what earlier commits of this run
+   left behind (:class:`.errors.Committed`); a migration that committed part of itself is resumed after
+   that part by the next run.
 
-Drift tolerance needs one thing drizzle does not store: for each recorded hash, the hash of the same
-file with its qualifiers removed. It lives in a side table ``"<schema>"."<table>_stripped"`` that we
-write next to drizzle's untouched rows (see docs/apply.md, "Drift").
+A connection the caller hands over *inside* a transaction is used as it is: the work happens in a
+savepoint with ``SET LOCAL`` and a transaction-level lock, and a run that would need to commit is refused.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from drizzle_schema_isolation.core.finder import DEFAULT_SCHEMAS, normalize_schemas
-from drizzle_schema_isolation.core.lexer import MAX_IDENTIFIER_BYTES
+from drizzle_schema_isolation.runtime import bookkeeping as books
+from drizzle_schema_isolation.runtime.errors import (
+    ApplyError,
+    Committed,
+    ConnectionFailed,
+    DriftError,
+    InputError,
+    LockWaitTimeout,
+    MigrationFailed,
+    MigrationRefused,
+    Partial,
+    SchemaNameError,
+)
 from drizzle_schema_isolation.runtime.folders import (
     LAYOUT_FOLDERS,
     FolderError,
@@ -38,444 +53,334 @@ from drizzle_schema_isolation.runtime.folders import (
     Statement,
     read_folder,
 )
-from drizzle_schema_isolation.runtime.pgconn import (
-    ConnectError,
-    connect,
-    has_connection_settings,
-    redact,
+from drizzle_schema_isolation.runtime.options import (
+    CALLER_TRANSACTION,
+    DEFAULT_LOCK_TIMEOUT_MS,
+    DEFAULT_LOCK_WAIT_MS,
+    DEFAULT_MIGRATIONS_TABLE,
+    DEFAULT_STATEMENT_TIMEOUT_MS,
+    SIDE_TABLE_SUFFIX,
+    Options,
+    check_identifier,
+    check_target_schema,
+    check_transaction_mode,
+    lock_key,
+    parse_duration,
 )
+from drizzle_schema_isolation.runtime.pgconn import ConnectError, connect, has_connection_settings, redact
+from drizzle_schema_isolation.runtime.plan import (
+    ALONE,
+    COMMIT,
+    RUN,
+    MigrationSteps,
+    Plan,
+    Recorded,
+    Step,
+    migration_steps,
+    plan,
+    upgrade_names,
+)
+from drizzle_schema_isolation.runtime.results import AppliedMigration, ApplyResult
+from drizzle_schema_isolation.runtime.script import ScriptWriter, one_line
+from drizzle_schema_isolation.runtime.snippet import snippet
 
 if TYPE_CHECKING:  # pragma: no cover
     import psycopg
     from psycopg import sql as pgsql
 
-DEFAULT_MIGRATIONS_TABLE = "__drizzle_migrations"
-SIDE_TABLE_SUFFIX = "_stripped"
-_LOCK_NAMESPACE = b"drizzle-schema-isolation\x00schema\x00"
+__all__ = [
+    "DEFAULT_MIGRATIONS_TABLE",
+    "SIDE_TABLE_SUFFIX",
+    "ApplyError",
+    "ApplyResult",
+    "AppliedMigration",
+    "DriftError",
+    "MigrationFailed",
+    "Options",
+    "SchemaNameError",
+    "apply_migrations",
+    "check_identifier",
+    "lock_key",
+    "plan",
+    "upgrade_names",
+]
+
+#: Hints for the SQLSTATEs a run provokes by design, so the error says what to do next.
+_HINTS = {
+    "55P04": "the enum value is used in the migration that adds it: put a COMMIT; statement right after the ALTER TYPE "
+    "... ADD VALUE (apply honours it as a commit point), or use the value in a later migration",
+    "55P03": "a lock was not granted within --lock-timeout: another session holds it; retry, or raise --lock-timeout",
+    "57014": "the statement ran longer than --statement-timeout; raise it for this migration",
+}
 
 
-# --------------------------------------------------------------------------------------------- errors
+# --------------------------------------------------------------------------------------------- executors
 
 
-class ApplyError(Exception):
-    """Nothing was applied (the transaction rolled back); ``message`` says why, without a traceback."""
+class _Live:
+    """Sends statements on an autocommit connection; transactions are explicit BEGIN/COMMIT."""
 
-    def __init__(self, message: str, *, schema: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.schema = schema
+    dry_run = False
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": type(self).__name__, "message": self.message}
-
-
-class SchemaNameError(ApplyError, ValueError):
-    """A schema or table name PostgreSQL would reject or silently truncate."""
-
-
-class DriftError(ApplyError):
-    """Recorded migrations whose files changed (other than by removing forbidden qualifiers)."""
-
-    def __init__(self, message: str, *, schema: str | None = None, drifted: Sequence[str] = ()) -> None:
-        super().__init__(message, schema=schema)
-        self.drifted = list(drifted)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "drifted": self.drifted}
-
-
-class MigrationFailed(ApplyError):
-    """A statement failed; everything of this run was rolled back."""
-
-    def __init__(
-        self,
-        *,
-        schema: str,
-        migration: str,
-        file: str,
-        statement: int,
-        line: int,
-        snippet: str,
-        pg_message: str,
-        sqlstate: str | None,
-        detail: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        where = f"{file}, statement {statement} (line {line})"
-        super().__init__(f"{where}: {pg_message}", schema=schema)
-        self.migration = migration
-        self.file = file
-        self.statement = statement
-        self.line = line
-        self.snippet = snippet
-        self.pg_message = pg_message
-        self.sqlstate = sqlstate
-        self.detail = detail
-        self.hint = hint
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **super().to_dict(),
-            "migration": self.migration,
-            "file": self.file,
-            "statement": self.statement,
-            "line": self.line,
-            "snippet": self.snippet,
-            "pg_message": self.pg_message,
-            "sqlstate": self.sqlstate,
-            "detail": self.detail,
-            "hint": self.hint,
-        }
-
-
-# --------------------------------------------------------------------------------------------- results
-
-
-@dataclass
-class AppliedMigration:
-    name: str
-    file: str
-    created_at: int
-    hash: str
-    statements: int
-    duration_ms: float
-
-
-@dataclass
-class ApplyResult:
-    """What one ``apply_migrations`` call did (or, with ``dry_run``, would do) to one schema."""
-
-    schema: str
-    folder: str
-    layout: str
-    migrations_table: str
-    dry_run: bool = False
-    applied: list[AppliedMigration] = field(default_factory=list)
-    already_applied: list[str] = field(default_factory=list)
-    #: 0.x only: unrecorded migrations older than the newest recorded one, which drizzle skips too.
-    skipped: list[str] = field(default_factory=list)
-    #: Recorded migrations whose file changed only by losing forbidden qualifiers (accepted).
-    stripped_since_recorded: list[str] = field(default_factory=list)
-    #: Recorded migrations whose file really changed, tolerated because ``allow_drift`` was set.
-    drift_allowed: list[str] = field(default_factory=list)
-    upgraded_table: bool = False
-    created_schema: bool = False
-    warnings: list[str] = field(default_factory=list)
-    sql: str | None = None
-    duration_ms: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-# --------------------------------------------------------------------------------------------- names
-
-
-def check_identifier(name: str, what: str = "schema") -> str:
-    """``name`` if PostgreSQL can store it unchanged as an identifier; :class:`SchemaNameError` otherwise."""
-    if not isinstance(name, str) or not name:
-        raise SchemaNameError(f"{what} name cannot be empty")
-    if "\x00" in name:
-        raise SchemaNameError(f"{what} name {name!r} contains a NUL character")
-    size = len(name.encode("utf-8"))
-    if size > MAX_IDENTIFIER_BYTES:
-        raise SchemaNameError(
-            f"{what} name {name!r} is {size} bytes long; PostgreSQL keeps only {MAX_IDENTIFIER_BYTES} "
-            "and would silently truncate it (two long names could then share one schema)"
-        )
-    return name
-
-
-def lock_key(schema: str) -> int:
-    """The signed 64-bit advisory lock key for ``schema`` (stable across versions and servers)."""
-    digest = hashlib.sha256(_LOCK_NAMESPACE + schema.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
-# --------------------------------------------------------------------------------------------- planning
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """One row of drizzle's bookkeeping table."""
-
-    id: int
-    hash: str
-    created_at: int | None
-    name: str | None = None
-
-
-@dataclass
-class Plan:
-    pending: list[Migration]
-    already: list[str]
-    skipped: list[str]
-    stripped: list[str]
-    drift: list[str]
-    unknown: list[Recorded]
-    backfill: list[tuple[str, str]]  # (recorded hash, stripped hash) missing from the side table
-
-
-def _seconds(created_at: int | None) -> int | None:
-    """drizzle 1.0's upgrade key: ``created_at`` with its last three digits replaced by zeros."""
-    if created_at is None:
-        return None
-    text = str(created_at)
-    return int(text[:-3] + "000")
-
-
-def upgrade_names(rows: Sequence[Recorded], migrations: Sequence[Migration]) -> list[tuple[int, str]]:
-    """drizzle 1.0's 0.x -> 1.x back-fill: ``(id, name)`` for each recorded row, matched by second, then hash."""
-    ordered = sorted(migrations, key=lambda m: (m.created_at, m.name))
-    by_second: dict[int, list[Migration]] = {}
-    by_hash: dict[str, Migration] = {}
-    for migration in ordered:
-        by_second.setdefault(migration.created_at, []).append(migration)
-        by_hash[migration.hash] = migration
-    matched: list[tuple[int, str]] = []
-    unmatched: list[int] = []
-    for row in rows:
-        key = _seconds(row.created_at)
-        candidates = by_second.get(key) if key is not None else None
-        found: Migration | None
-        if candidates and len(candidates) == 1:
-            found = candidates[0]
-        elif candidates:
-            found = next((c for c in candidates if c.hash == row.hash), None)
-        else:
-            found = by_hash.get(row.hash)
-        if found is None:
-            unmatched.append(row.id)
-        else:
-            matched.append((row.id, found.name))
-    if unmatched:
-        ids = ", ".join(str(i) for i in unmatched)
-        raise ApplyError(
-            f"cannot upgrade the 0.x bookkeeping table to 1.x: {len(unmatched)} recorded migration(s) (ids: {ids}) "
-            "match no folder in this 1.x migrations folder (drizzle-orm 1.0 refuses this too)"
-        )
-    return matched
-
-
-def _verdict(row: Recorded, migration: Migration, strip: tuple[str, ...], side: dict[str, str]) -> str:
-    if row.hash in migration.equivalent_hashes:
-        return "same"
-    stripped = migration.stripped_hash(strip)
-    if row.hash == stripped or side.get(row.hash) == stripped:
-        return "stripped"
-    return "drift"
-
-
-def plan(
-    folder: MigrationFolder,
-    rows: Sequence[Recorded],
-    side: dict[str, str],
-    strip: tuple[str, ...],
-    *,
-    has_names: bool,
-) -> Plan:
-    """Decide what is pending, already applied, skipped or drifted: pure, no database."""
-    migrations = list(folder.migrations)
-    matches: list[tuple[Recorded, Migration]] = []
-    unknown: list[Recorded] = []
-    if folder.layout == LAYOUT_FOLDERS and has_names:
-        by_name = {m.name: m for m in migrations}
-        for row in rows:
-            found = by_name.get(row.name) if row.name is not None else None
-            (matches.append((row, found)) if found else unknown.append(row))
-        recorded = {row.name for row in rows if row.name is not None}
-        pending = [m for m in migrations if m.name not in recorded]
-        skipped: list[str] = []
-    else:
-        by_when: dict[int, list[Migration]] = {}
-        for migration in migrations:
-            by_when.setdefault(migration.created_at, []).append(migration)
-        for row in rows:
-            candidates = by_when.get(row.created_at, []) if row.created_at is not None else []
-            found = candidates[0] if len(candidates) == 1 else next((c for c in candidates if c.hash == row.hash), None)
-            (matches.append((row, found)) if found else unknown.append(row))
-        times = [row.created_at for row in rows if row.created_at is not None]
-        newest = max(times) if times else None
-        pending = [m for m in migrations if newest is None or newest < m.created_at]
-        matched_names = {m.name for _, m in matches}
-        skipped = [m.name for m in migrations if m not in pending and m.name not in matched_names]
-    already: list[str] = []
-    stripped: list[str] = []
-    drift: list[str] = []
-    backfill: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for row, migration in matches:
-        if migration.name in seen:
-            continue
-        seen.add(migration.name)
-        already.append(migration.name)
-        verdict = _verdict(row, migration, strip, side)
-        if verdict == "stripped":
-            stripped.append(migration.name)
-        elif verdict == "drift":
-            drift.append(migration.name)
-        elif row.hash not in side:
-            backfill.append((row.hash, migration.stripped_hash(strip)))
-    return Plan(pending, already, skipped, stripped, drift, unknown, backfill)
-
-
-# --------------------------------------------------------------------------------------------- SQL
-
-
-class _Runner:
-    """Runs (or, for a dry run, only writes down) the statements that change the database."""
-
-    def __init__(self, cursor: psycopg.Cursor[Any] | None, dry_run: bool) -> None:
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
         self.cursor = cursor
-        self.dry_run = dry_run
-        self.script: list[str] = []
 
-    def render(self, query: pgsql.Composable | str) -> str:
-        if isinstance(query, str):
-            return query
-        return query.as_string(self.cursor.connection if self.cursor is not None else None)
+    def begin(self) -> None:
+        self.cursor.execute("BEGIN ISOLATION LEVEL READ COMMITTED", prepare=False)
 
-    def run(self, query: pgsql.Composable | str, comment: str | None = None) -> None:
-        if self.dry_run:
-            if comment:
-                self.script.append(f"-- {comment}")
-            text = self.render(query).strip()
-            self.script.append(text if text.endswith(";") else f"{text};" if "--" not in text.rsplit("\n", 1)[-1] else f"{text}\n;")
-            return
-        assert self.cursor is not None
+    def commit(self) -> None:
+        self.cursor.execute("COMMIT", prepare=False)
+
+    def run(self, query: pgsql.Composable | str, *, file: str = "", line: int = 0) -> None:
         # Migration statements are dynamic SQL by nature, not the LiteralString psycopg's types ask for.
         self.cursor.execute(cast(Any, query), prepare=False)
 
-
-def _ident(*names: str) -> pgsql.Composable:
-    from psycopg import sql
-
-    return sql.SQL(".").join(sql.Identifier(n) for n in names)
+    def note(self, text: str) -> None:
+        """Comments exist only in the dry-run script."""
 
 
-def _create_table_sql(schema: str, table: str, layout: str) -> pgsql.Composable:
-    from psycopg import sql
+class _Script:
+    """Writes the same calls into the ``--dry-run`` script instead of executing them."""
 
-    columns = "id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint"
-    if layout == LAYOUT_FOLDERS:
-        columns += ", name text, applied_at timestamp with time zone DEFAULT now()"
-    return sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(_ident(schema, table), sql.SQL(columns))
+    dry_run = True
+
+    def __init__(self, writer: ScriptWriter) -> None:
+        self.writer = writer
+
+    def begin(self) -> None:
+        self.writer.statement("BEGIN ISOLATION LEVEL READ COMMITTED")
+
+    def commit(self) -> None:
+        self.writer.statement("COMMIT")
+
+    def run(self, query: pgsql.Composable | str, *, file: str = "", line: int = 0) -> None:
+        self.writer.statement(query, file=file, line=line)
+
+    def note(self, text: str) -> None:
+        self.writer.comment(text)
 
 
-def _insert_sql(schema: str, table: str, migration: Migration, layout: str) -> pgsql.Composable:
-    from psycopg import sql
+_Executor = _Live | _Script
 
-    if layout == LAYOUT_FOLDERS:
-        return sql.SQL('INSERT INTO {} ("hash", "created_at", "name") VALUES ({}, {}, {})').format(
-            _ident(schema, table), sql.Literal(migration.hash), sql.Literal(migration.created_at), sql.Literal(migration.name)
+
+# --------------------------------------------------------------------------------------------- state
+
+
+@dataclass
+class _State:
+    """What the database holds for the schema, read under the lock before anything changes."""
+
+    schema_exists: bool = False
+    columns: dict[str, str] | None = None
+    rows: tuple[Recorded, ...] = ()
+    side: dict[str, str] | None = None
+    partial: dict[str, books.PartialRow] | None = None
+    upgrade: list[tuple[int, str]] | None = None
+    has_names: bool = True
+
+
+def _read_state(cursor: psycopg.Cursor[Any], source: MigrationFolder, schema: str, options: Options) -> _State:
+    state = _State(schema_exists=books.schema_exists(cursor, schema))
+    if not state.schema_exists:
+        return state
+    table = options.migrations_table
+    state.columns = books.column_types(cursor, schema, table)
+    if state.columns is not None:
+        books.check_bookkeeping_columns(schema, table, state.columns)
+        state.has_names = "name" in state.columns
+        state.rows = tuple(books.read_rows(cursor, schema, table, state.has_names))
+    state.side = books.read_side(cursor, schema, options.side_table)
+    state.partial = books.read_partial(cursor, schema, options.partial_table)
+    if state.columns is not None and source.layout == LAYOUT_FOLDERS and not state.has_names:
+        state.upgrade = upgrade_names(state.rows, source.migrations)
+        names = dict(state.upgrade)
+        state.rows = tuple(Recorded(r.id, r.hash, r.created_at, names.get(r.id)) for r in state.rows)
+        state.has_names = True
+    return state
+
+
+# --------------------------------------------------------------------------------------------- the run
+
+
+class _Run:
+    """One schema's run: executes the plan through an executor and keeps the honest account of commits."""
+
+    def __init__(
+        self,
+        executor: _Executor,
+        source: MigrationFolder,
+        schema: str,
+        options: Options,
+        result: ApplyResult,
+        on_applied: Callable[[AppliedMigration], None] | None,
+    ) -> None:
+        self.executor = executor
+        self.source = source
+        self.schema = schema
+        self.options = options
+        self.result = result
+        self.on_applied = on_applied
+        self.committed = Committed()
+        self._done_since_commit: list[AppliedMigration] = []
+        self._setup_since_commit = False
+        self._partial_since_commit: Partial | None = None
+        self._partial_table_created = False
+
+    # -- transaction boundaries
+
+    def commit(self) -> None:
+        """Make everything so far durable, then keep the account of what is now committed."""
+        self.executor.commit()
+        self.result.commits += 1
+        if self._setup_since_commit:
+            self.committed.setup = True
+            self._setup_since_commit = False
+        for applied in self._done_since_commit:
+            self.committed.migrations.append(applied.name)
+            if self.on_applied is not None and not self.executor.dry_run:
+                self.on_applied(applied)
+        self._done_since_commit.clear()
+        self.committed.partial = self._partial_since_commit
+
+    def commit_and_begin(self) -> None:
+        self.commit()
+        self.executor.begin()
+
+    # -- the plan
+
+    def execute(self, decided: Plan, state: _State, steps: dict[str, MigrationSteps]) -> None:
+        from psycopg import sql
+
+        schema, options, table = self.schema, self.options, self.options.migrations_table
+        if not state.schema_exists:
+            self.executor.run(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            self.result.created_schema = True
+            self._setup_since_commit = True
+        if state.columns is None:
+            self.executor.run(books.create_table_sql(schema, table, self.source.layout))
+            self._setup_since_commit = True
+        if state.upgrade is not None:
+            target = books.ident(schema, table)
+            self.executor.note("drizzle 1.0 upgrade of a 0.x table")
+            self.executor.run(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS name text").format(target))
+            self.executor.run(
+                sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS applied_at timestamp with time zone DEFAULT now()").format(target)
+            )
+            for row_id, name in state.upgrade:
+                self.executor.run(
+                    sql.SQL("UPDATE {} SET name = {}, applied_at = NULL WHERE id = {}").format(target, sql.Literal(name), sql.Literal(row_id))
+                )
+            self.result.upgraded_table = True
+        if decided.backfill or decided.pending:
+            self.executor.run(books.side_create_sql(schema, options.side_table))
+        if decided.backfill:
+            self.executor.run(books.side_insert_sql(schema, options.side_table, decided.backfill, options.strip))
+        partial_rows = state.partial or {}
+        self._partial_table_created = state.partial is not None
+        total = len(decided.pending)
+        for index, migration in enumerate(decided.pending, start=1):
+            resume = partial_rows.get(migration.hash)
+            self._migration(migration, steps[migration.name], index, total, resume)
+            more = index < total
+            if more and (options.transaction == "each" or (options.transaction == "auto" and steps[migration.name].adds_enum_values)):
+                why = "each migration commits" if options.transaction == "each" else "it adds enum values a later migration may use"
+                self.executor.note(f"commit after {migration.name}: {why}")
+                self.commit_and_begin()
+        self.commit()
+
+    def _migration(self, migration: Migration, cut: MigrationSteps, index: int, total: int, resume: books.PartialRow | None) -> None:
+        display = migration.display_path(self.source.path)
+        started = time.perf_counter()
+        self.executor.note(f"migration {migration.name} ({index} of {total}): {display}")
+        resumed_from: int | None = None
+        for step in cut.steps:
+            if resume is not None and (step.statement.number, step.start) < (resume.chunk, resume.offset):
+                continue
+            if resume is not None and resumed_from is None:
+                resumed_from = step.statement.number
+                self.executor.note(f"resuming at line {resume.line}: an earlier run committed the part before it")
+            if step.kind == RUN:
+                self._run_step(migration, step, display)
+            elif step.kind == COMMIT:
+                self.executor.note(f"{display}, line {step.line}: {step.action} written in the migration (a commit point)")
+                self._record_partial(migration, step, display, f"its {step.action} at line {step.line}", resume_at_step=False)
+                self.commit_and_begin()
+            elif step.kind == ALONE:
+                self.executor.note(f"{display}, line {step.line}: {step.action} cannot run inside a transaction block")
+                if step is not cut.steps[0] or resume is not None:
+                    self._record_partial(migration, step, display, f"the commit before {step.action} at line {step.line}", resume_at_step=True)
+                self.commit()
+                self._run_step(migration, step, display)
+                # outside any transaction: this row commits at once, so a rerun never repeats the statement
+                self._record_partial(migration, step, display, f"{step.action} at line {step.line}", resume_at_step=False)
+                self.committed.partial = self._partial_since_commit
+                self.executor.begin()
+        self.executor.run(books.insert_sql(self.schema, self.options.migrations_table, migration, self.source.layout))
+        self.executor.run(
+            books.side_insert_sql(self.schema, self.options.side_table, [(migration.hash, migration.stripped_hash(self.options.strip))], self.options.strip)
         )
-    return sql.SQL('INSERT INTO {} ("hash", "created_at") VALUES ({}, {})').format(
-        _ident(schema, table), sql.Literal(migration.hash), sql.Literal(migration.created_at)
-    )
+        if self._partial_table_created and (resume is not None or not cut.atomic):
+            self.executor.run(books.partial_delete_sql(self.schema, self.options.partial_table, migration.hash))
+        self._partial_since_commit = None
+        applied = AppliedMigration(
+            name=migration.name,
+            file=display,
+            created_at=migration.created_at,
+            hash=migration.hash,
+            statements=cut.statements,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            atomic=cut.atomic,
+            commit_points=cut.commit_points,
+            resumed_from_statement=resumed_from,
+        )
+        self.result.applied.append(applied)
+        self._done_since_commit.append(applied)
+        for statement in migration.statements(self.options.strip):
+            for hazard in statement.hazards:
+                self.result.warnings.append(f"{display}, statement {statement.number}: {hazard.code} {hazard.message}")
+        for note in cut.notes:
+            self.result.warnings.append(f"{display}, {note}")
+        if not cut.atomic:
+            self.result.warnings.append(f"{display} is not atomic: it commits part of itself ({'; '.join(cut.commit_points)})")
+
+    def _record_partial(self, migration: Migration, step: Step, display: str, commit_point: str, *, resume_at_step: bool) -> None:
+        """Write, in the transaction about to commit, where this migration resumes if its rest fails."""
+        if not self._partial_table_created:
+            self.executor.run(books.partial_create_sql(self.schema, self.options.partial_table))
+            self._partial_table_created = True
+        offset = step.start if resume_at_step else step.end
+        resume_line = step.line if resume_at_step else step.line + step.text.count("\n") + 1
+        row = books.PartialRow(migration.hash, migration.name, step.statement.number, offset, resume_line)
+        self.executor.run(books.partial_upsert_sql(self.schema, self.options.partial_table, row))
+        self._partial_since_commit = Partial(migration.name, display, commit_point, step.statement.number, resume_line)
+
+    def _run_step(self, migration: Migration, step: Step, display: str) -> None:
+        import psycopg
+
+        piece = Statement(step.statement.number, step.line, step.text, step.text)
+        try:
+            self.executor.run(step.text, file=display, line=step.line)
+        except psycopg.Error as error:
+            diag = error.diag
+            position = int(diag.statement_position) if diag.statement_position else None
+            shown, line = snippet(piece, position)
+            hint = diag.message_hint or _HINTS.get(error.sqlstate or "")
+            raise MigrationFailed(
+                schema=self.schema,
+                migration=migration.name,
+                file=display,
+                statement=step.statement.number,
+                line=line,
+                snippet=shown,
+                pg_message=diag.message_primary or str(error).strip(),
+                sqlstate=error.sqlstate,
+                detail=diag.message_detail,
+                hint=hint,
+                committed=self.committed,
+            ) from None
 
 
-def _side_create_sql(schema: str, side_table: str) -> pgsql.Composable:
-    from psycopg import sql
-
-    return sql.SQL(
-        "CREATE TABLE IF NOT EXISTS {} (hash text PRIMARY KEY, stripped_hash text NOT NULL, "
-        "stripped_schemas text NOT NULL, recorded_at timestamp with time zone NOT NULL DEFAULT now())"
-    ).format(_ident(schema, side_table))
-
-
-def _side_insert_sql(schema: str, side_table: str, pairs: Sequence[tuple[str, str]], strip: tuple[str, ...]) -> pgsql.Composable:
-    from psycopg import sql
-
-    values = sql.SQL(", ").join(
-        sql.SQL("({}, {}, {})").format(sql.Literal(h), sql.Literal(s), sql.Literal(",".join(strip))) for h, s in pairs
-    )
-    return sql.SQL("INSERT INTO {} (hash, stripped_hash, stripped_schemas) VALUES {} ON CONFLICT (hash) DO NOTHING").format(
-        _ident(schema, side_table), values
-    )
-
-
-def _columns(cursor: psycopg.Cursor[Any], schema: str, table: str) -> list[str] | None:
-    cursor.execute(
-        "SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
-        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped "
-        "ORDER BY a.attnum",
-        (schema, table),
-        prepare=False,
-    )
-    names = [row[0] for row in cursor.fetchall()]
-    if names:
-        return names
-    cursor.execute(
-        "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s",
-        (schema, table),
-        prepare=False,
-    )
-    return [] if cursor.fetchone() else None
-
-
-def _schema_exists(cursor: psycopg.Cursor[Any], schema: str) -> bool:
-    cursor.execute("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (schema,), prepare=False)
-    return cursor.fetchone() is not None
-
-
-def _read_rows(cursor: psycopg.Cursor[Any], schema: str, table: str, has_names: bool) -> list[Recorded]:
-    from psycopg import sql
-
-    name = sql.SQL(", name") if has_names else sql.SQL("")
-    cursor.execute(
-        sql.SQL("SELECT id, hash, created_at{} FROM {} ORDER BY id").format(name, _ident(schema, table)), prepare=False
-    )
-    return [Recorded(int(r[0]), r[1], None if r[2] is None else int(r[2]), r[3] if has_names else None) for r in cursor.fetchall()]
-
-
-def _read_side(cursor: psycopg.Cursor[Any], schema: str, side_table: str) -> dict[str, str]:
-    from psycopg import sql
-
-    if _columns(cursor, schema, side_table) is None:
-        return {}
-    cursor.execute(sql.SQL("SELECT hash, stripped_hash FROM {}").format(_ident(schema, side_table)), prepare=False)
-    return {row[0]: row[1] for row in cursor.fetchall()}
-
-
-def _snippet(statement: Statement, position: int | None) -> tuple[str, int]:
-    """A few numbered lines of the rewritten statement around PostgreSQL's error position, and its line."""
-    text = statement.rewritten
-    leading = text[: len(text) - len(text.lstrip())]
-    body = text[len(leading) :].rstrip()
-    lines = body.split("\n")
-    first_line = statement.line
-    if position is not None and 0 < position <= len(text):
-        offset = max(0, position - 1 - len(leading))
-        error_line = body.count("\n", 0, offset)
-        column = offset - (body.rfind("\n", 0, offset) + 1)
-    else:
-        error_line, column = 0, None
-    start = max(0, error_line - 2)
-    end = min(len(lines), max(error_line + 3, start + 5 if column is None else error_line + 3))
-    width = len(str(first_line + end))
-    out: list[str] = []
-    for index in range(start, end):
-        out.append(f"{first_line + index:>{width}} | {lines[index].rstrip()}")
-        if column is not None and index == error_line:
-            pad = "".join("\t" if ch == "\t" else " " for ch in lines[index][:column])
-            out.append(f"{'':>{width}} | {pad}^")
-    if end < len(lines):
-        out.append(f"{'':>{width}} | ...")
-    return "\n".join(out), first_line + error_line
-
-
-# --------------------------------------------------------------------------------------------- apply
-
-
-@dataclass(frozen=True)
-class Options:
-    migrations_table: str = DEFAULT_MIGRATIONS_TABLE
-    strip: tuple[str, ...] = DEFAULT_SCHEMAS
-    extra_search_path: tuple[str, ...] = ()
-    allow_drift: bool = False
-    dry_run: bool = False
+# --------------------------------------------------------------------------------------------- entry point
 
 
 def apply_migrations(
@@ -489,35 +394,50 @@ def apply_migrations(
     extra_search_path: Iterable[str] = (),
     allow_drift: bool = False,
     dry_run: bool = False,
+    transaction: str = "auto",
+    lock_timeout: str | float | None = None,
+    statement_timeout: str | float | None = None,
+    lock_wait: str | float | None = None,
     on_applied: Callable[[AppliedMigration], None] | None = None,
 ) -> ApplyResult:
-    """Apply every pending migration of ``folder`` into ``schema`` in one transaction.
+    """Apply every pending migration of ``folder`` into ``schema``.
 
     ``folder`` is a drizzle-kit output folder (0.x journal or 1.x folders) or an already read
     :class:`MigrationFolder` (read it once with :func:`read_folder` to apply it into many schemas).
-    Give either ``connection`` (an idle psycopg 3 connection, left open; if it is inside a transaction
-    the work happens in a savepoint and the caller commits) or ``database_url`` (else ``DATABASE_URL``,
-    else libpq's ``PG*`` variables). ``dry_run`` changes nothing and returns the exact SQL in
-    ``result.sql``; without any connection settings it assumes an empty schema.
+    Give either ``connection`` (a psycopg 3 connection, left open; if it is inside a transaction the work
+    happens in a savepoint and the caller commits) or ``database_url`` (else ``DATABASE_URL``, else libpq's
+    ``PG*`` variables). ``transaction`` is ``auto`` (default), ``each`` or ``all`` (see the module doc).
+    ``lock_timeout``/``statement_timeout``/``lock_wait`` take seconds or PostgreSQL-style durations
+    (``"30s"``, ``"500ms"``, ``"5min"``; ``0`` = no limit). ``dry_run`` changes nothing and returns the exact
+    SQL in ``result.sql``; without any connection settings it assumes an empty schema.
 
-    Raises :class:`ApplyError` (:class:`MigrationFailed`, :class:`DriftError`, :class:`SchemaNameError`)
-    after rolling everything back; nothing is half-applied.
+    Raises :class:`ApplyError` (:class:`MigrationFailed`, :class:`DriftError`, :class:`SchemaNameError`,
+    :class:`LockWaitTimeout`, :class:`ConnectionFailed`, ...); its ``committed`` says what of the run is
+    committed despite the failure (usually nothing).
     """
+    strip = _checked_strip(strip_schemas)
     options = Options(
         migrations_table=check_identifier(migrations_table, "migrations table"),
-        strip=_checked_strip(strip_schemas),
+        strip=strip,
         extra_search_path=tuple(check_identifier(s, "search_path schema") for s in extra_search_path),
         allow_drift=allow_drift,
         dry_run=dry_run,
+        transaction=check_transaction_mode(transaction),
+        lock_timeout_ms=DEFAULT_LOCK_TIMEOUT_MS if lock_timeout is None else parse_duration(lock_timeout, "lock timeout"),
+        statement_timeout_ms=DEFAULT_STATEMENT_TIMEOUT_MS
+        if statement_timeout is None
+        else parse_duration(statement_timeout, "statement timeout"),
+        lock_wait_ms=DEFAULT_LOCK_WAIT_MS if lock_wait is None else parse_duration(lock_wait, "lock wait"),
     )
-    check_identifier(schema)
-    check_identifier(options.migrations_table + SIDE_TABLE_SUFFIX, "migrations table")
+    check_target_schema(schema, strip)
+    for derived in (options.side_table, options.partial_table):
+        check_identifier(derived, "migrations table")
     try:
         source = folder if isinstance(folder, MigrationFolder) else read_folder(folder)
         for migration in source.migrations:  # rewrite (and lex) everything before touching the database
-            migration.statements(options.strip)
+            migration_steps(migration, options.strip)
     except FolderError as error:
-        raise ApplyError(str(error), schema=schema) from None
+        raise InputError(str(error), schema=schema) from None
     started = time.perf_counter()
     if connection is not None:
         result = _apply_on(connection, source, schema, options, on_applied)
@@ -527,7 +447,7 @@ def apply_migrations(
         try:
             conn = connect(database_url)
         except ConnectError as error:
-            raise ApplyError(str(error), schema=schema) from None
+            raise ConnectionFailed(str(error), schema=schema) from None
         try:
             result = _apply_on(conn, source, schema, options, on_applied)
         finally:
@@ -543,94 +463,21 @@ def _checked_strip(strip: Iterable[str]) -> tuple[str, ...]:
         raise SchemaNameError(str(error)) from None
 
 
-def _new_result(source: MigrationFolder, schema: str, options: Options) -> ApplyResult:
+def _new_result(source: MigrationFolder, schema: str, options: Options, transaction: str) -> ApplyResult:
     return ApplyResult(
         schema=schema,
-        folder=str(source.path),
+        folder=one_line(str(source.path)),
         layout=source.layout,
         migrations_table=options.migrations_table,
         dry_run=options.dry_run,
+        transaction=transaction,
         warnings=list(source.warnings),
     )
 
 
-def _apply_offline(source: MigrationFolder, schema: str, options: Options) -> ApplyResult:
-    result = _new_result(source, schema, options)
-    runner = _Runner(None, dry_run=True)
-    runner.script.append("-- no database settings: assuming the schema does not exist yet")
-    _header(runner, None, schema, options)
-    _write_script(runner, source, schema, options, result, plan(source, [], {}, options.strip, has_names=True), True, None, None)
-    runner.script.append("COMMIT;")
-    result.sql = "\n".join(runner.script) + "\n"
-    return result
-
-
-def _apply_on(
-    conn: psycopg.Connection[Any],
-    source: MigrationFolder,
-    schema: str,
-    options: Options,
-    on_applied: Callable[[AppliedMigration], None] | None,
-) -> ApplyResult:
-    import psycopg
-    from psycopg import pq
-
-    result = _new_result(source, schema, options)
-    idle = conn.info.transaction_status == pq.TransactionStatus.IDLE
-    try:
-        if options.dry_run:
-            with conn.transaction(force_rollback=True), conn.cursor() as cursor:
-                if idle:
-                    cursor.execute("SET TRANSACTION READ ONLY", prepare=False)
-                runner = _Runner(cursor, dry_run=True)
-                _run(cursor, runner, source, schema, options, result, None)
-                result.sql = "\n".join(runner.script) + "\n"
-            return result
-        with conn.transaction(), conn.cursor() as cursor:
-            if idle:  # the lock must be taken before the snapshot that reads the bookkeeping
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", prepare=False)
-            _run(cursor, _Runner(cursor, dry_run=False), source, schema, options, result, on_applied)
-        return result
-    except ApplyError:
-        raise
-    except psycopg.Error as error:
-        diag = error.diag
-        message = diag.message_primary or str(error).strip()
-        raise ApplyError(f"PostgreSQL: {redact(message)}", schema=schema) from None
-
-
-def _run(
-    cursor: psycopg.Cursor[Any],
-    runner: _Runner,
-    source: MigrationFolder,
-    schema: str,
-    options: Options,
-    result: ApplyResult,
-    on_applied: Callable[[AppliedMigration], None] | None,
-) -> None:
-
-    table = options.migrations_table
-    side_table = table + SIDE_TABLE_SUFFIX
-    cursor.execute("SELECT pg_catalog.current_setting('search_path')", prepare=False)
-    previous_search_path = cursor.fetchone()[0]  # type: ignore[index]
-    _header(runner, cursor, schema, options)
-    schema_exists = _schema_exists(cursor, schema)
-    columns = _columns(cursor, schema, table) if schema_exists else None
-    has_names = columns is None or "name" in columns
-    if columns is not None and not {"id", "hash", "created_at"} <= set(columns):
-        raise ApplyError(
-            f'"{schema}"."{table}" exists but is not a drizzle bookkeeping table (columns: {", ".join(columns) or "none"})',
-            schema=schema,
-        )
-    rows = _read_rows(cursor, schema, table, "name" in columns) if columns else []
-    side = _read_side(cursor, schema, side_table) if schema_exists else {}
-    upgrade: list[tuple[int, str]] | None = None
-    if columns is not None and source.layout == LAYOUT_FOLDERS and "name" not in columns:
-        upgrade = upgrade_names(rows, source.migrations)
-        names = dict(upgrade)
-        rows = [Recorded(r.id, r.hash, r.created_at, names.get(r.id)) for r in rows]
-        has_names = True
-    decided = plan(source, rows, side, options.strip, has_names=has_names)
+def _decide(source: MigrationFolder, schema: str, options: Options, state: _State, result: ApplyResult) -> tuple[Plan, dict[str, MigrationSteps]]:
+    """The plan, its warnings, and every refusal, all before anything is changed."""
+    decided = plan(source, state.rows, state.side or {}, options.strip, has_names=state.has_names)
     result.already_applied = decided.already
     result.skipped = decided.skipped
     result.stripped_since_recorded = decided.stripped
@@ -652,106 +499,231 @@ def _run(
             )
         result.drift_allowed = decided.drift
         result.warnings.append("changed since applied (allowed): " + ", ".join(decided.drift))
-    _write_script(runner, source, schema, options, result, decided, not schema_exists, columns, upgrade, on_applied)
-    if runner.dry_run:
-        runner.script.append("COMMIT;")
-    else:
-        cursor.execute("SELECT pg_catalog.set_config('search_path', %s, true)", (previous_search_path,), prepare=False)
+    steps = {m.name: migration_steps(m, options.strip) for m in decided.pending}
+    by_name = {row.name: row for row in (state.partial or {}).values()}
+    for migration in decided.pending:
+        cut = steps[migration.name]
+        display = migration.display_path(source.path)
+        if cut.refused is not None:
+            raise MigrationRefused(f"{display}: {cut.refused[0]}", schema=schema, file=display, line=cut.refused[1])
+        if not cut.atomic and result.transaction in ("all", CALLER_TRANSACTION):
+            why = "--transaction all" if result.transaction == "all" else "the caller's open transaction"
+            raise MigrationRefused(
+                f"{display}: needs to commit part of itself ({'; '.join(cut.commit_points)}), which {why} cannot do; "
+                "use --transaction auto",
+                schema=schema,
+                file=display,
+                line=cut.steps[0].line if cut.steps else 1,
+            )
+        stale = by_name.get(migration.name)
+        if stale is not None and stale.hash != migration.hash:
+            raise MigrationRefused(
+                f"{display}: an earlier run committed this migration in part (up to line {stale.line}) and stopped; the file has "
+                "changed since, so it cannot be resumed safely. Restore the file as it was, or finish the migration by hand "
+                f"and delete its row from \"{schema}\".\"{options.partial_table}\"",
+                schema=schema,
+                file=display,
+                line=stale.line,
+            )
+    return decided, steps
 
 
-def _header(runner: _Runner, cursor: psycopg.Cursor[Any] | None, schema: str, options: Options) -> None:
+def _apply_offline(source: MigrationFolder, schema: str, options: Options) -> ApplyResult:
+    result = _new_result(source, schema, options, options.transaction)
+    writer = ScriptWriter()
+    writer.comment("no database settings: assuming the schema does not exist yet")
+    _write_script(writer, source, schema, options, result, _State())
+    result.sql = writer.text()
+    return result
+
+
+def _session_settings(schema: str, options: Options) -> list[tuple[str, str]]:
     from psycopg import sql
 
-    search_path = sql.SQL("SET LOCAL search_path TO {}").format(
-        sql.SQL(", ").join(sql.Identifier(s) for s in (schema, *options.extra_search_path))
-    )
-    if runner.dry_run:
-        runner.script.append("BEGIN;")
-        runner.script.append("SET TRANSACTION ISOLATION LEVEL READ COMMITTED;")
-        runner.script.append(f"SELECT pg_catalog.pg_advisory_xact_lock({lock_key(schema)});")
-        runner.script.append(runner.render(search_path) + ";")
-    else:
-        assert cursor is not None
-        cursor.execute("SELECT pg_catalog.pg_advisory_xact_lock(%s)", (lock_key(schema),), prepare=False)
-        cursor.execute(search_path, prepare=False)
+    path = sql.SQL(", ").join(sql.Identifier(s) for s in (schema, *options.extra_search_path)).as_string(None)
+    return [
+        ("lock_timeout", str(options.lock_timeout_ms)),
+        ("statement_timeout", str(options.statement_timeout_ms)),
+        ("search_path", path),
+    ]
 
 
-def _write_script(
-    runner: _Runner,
+def _write_script(writer: ScriptWriter, source: MigrationFolder, schema: str, options: Options, result: ApplyResult, state: _State) -> None:
+    from psycopg import sql
+
+    decided, steps = _decide(source, schema, options, state, result)
+    key = lock_key(schema)
+    writer.comment(f"apply {source.layout} folder into schema {schema}, transaction mode {options.transaction}")
+    def set_config(name: str, value: str) -> None:  # as a live run does: set_config keeps a quoted search_path as it is
+        writer.statement(sql.SQL("SELECT pg_catalog.set_config({}, {}, false)").format(sql.Literal(name), sql.Literal(value)))
+
+    set_config("lock_timeout", str(options.lock_wait_ms))
+    writer.statement(f"SELECT pg_catalog.pg_advisory_lock({key})")
+    for name, value in _session_settings(schema, options):
+        set_config(name, value)
+    executor = _Script(writer)
+    executor.begin()
+    _Run(executor, source, schema, options, result, None).execute(decided, state, steps)
+    writer.statement(f"SELECT pg_catalog.pg_advisory_unlock({key})")
+
+
+def _apply_on(
+    conn: psycopg.Connection[Any],
+    source: MigrationFolder,
+    schema: str,
+    options: Options,
+    on_applied: Callable[[AppliedMigration], None] | None,
+) -> ApplyResult:
+    import psycopg
+    from psycopg import pq
+
+    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        return _apply_in_callers_transaction(conn, source, schema, options, on_applied)
+    result = _new_result(source, schema, options, options.transaction)
+    autocommit = conn.autocommit
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            if options.dry_run:
+                cursor.execute("BEGIN READ ONLY", prepare=False)
+                try:
+                    state = _read_state(cursor, source, schema, options)
+                finally:
+                    cursor.execute("ROLLBACK", prepare=False)
+                writer = ScriptWriter(conn)
+                _write_script(writer, source, schema, options, result, state)
+                result.sql = writer.text()
+                return result
+            _apply_in_session(cursor, source, schema, options, result, on_applied)
+        return result
+    except psycopg.Error as error:
+        raise ApplyError(f"PostgreSQL: {redact(error.diag.message_primary or str(error).strip())}", schema=schema) from None
+    finally:
+        if not conn.closed and conn.info.transaction_status == pq.TransactionStatus.IDLE:
+            conn.autocommit = autocommit
+
+
+def _apply_in_session(
+    cursor: psycopg.Cursor[Any],
     source: MigrationFolder,
     schema: str,
     options: Options,
     result: ApplyResult,
-    decided: Plan,
-    create_schema: bool,
-    columns: list[str] | None,
-    upgrade: list[tuple[int, str]] | None,
-    on_applied: Callable[[AppliedMigration], None] | None = None,
+    on_applied: Callable[[AppliedMigration], None] | None,
 ) -> None:
+    """The normal path: session lock and settings, then the run's transactions; everything undone on the way out."""
     import psycopg
-    from psycopg import sql
+    from psycopg import pq
 
-    table = options.migrations_table
-    side_table = table + SIDE_TABLE_SUFFIX
-    if create_schema:
-        runner.run(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-        result.created_schema = True
-    if columns is None:
-        runner.run(_create_table_sql(schema, table, source.layout))
-    if upgrade is not None:
-        target = _ident(schema, table)
-        runner.run(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS name text").format(target), "drizzle 1.0 upgrade of a 0.x table")
-        runner.run(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS applied_at timestamp with time zone DEFAULT now()").format(target))
-        for row_id, name in upgrade:
-            runner.run(sql.SQL("UPDATE {} SET name = {}, applied_at = NULL WHERE id = {}").format(target, sql.Literal(name), sql.Literal(row_id)))
-        result.upgraded_table = True
-    new_side = list(decided.backfill) + [(m.hash, m.stripped_hash(options.strip)) for m in decided.pending]
-    if new_side:
-        runner.run(_side_create_sql(schema, side_table))
-        if decided.backfill:
-            runner.run(_side_insert_sql(schema, side_table, decided.backfill, options.strip))
-    total = len(decided.pending)
-    for index, migration in enumerate(decided.pending, start=1):
-        display = migration.display_path(source.path)
-        started = time.perf_counter()
-        statements = [s for s in migration.statements(options.strip) if not s.is_empty]
-        if runner.dry_run:
-            runner.script.append(f"-- migration {migration.name} ({index} of {total}): {display}")
-        for statement in statements:
-            if runner.dry_run:
-                runner.run(statement.rewritten)
-                continue
+    names = [name for name, _ in _session_settings(schema, options)]
+    cursor.execute("SELECT " + ", ".join(f"pg_catalog.current_setting('{n}')" for n in names), prepare=False)
+    saved = list(zip(names, cast(tuple[str, ...], cursor.fetchone()), strict=True))
+    key = lock_key(schema)
+    locked = False
+    run: _Run | None = None
+    try:
+        _lock(cursor, schema, key, options.lock_wait_ms)
+        locked = True
+        for name, value in _session_settings(schema, options):
+            cursor.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value), prepare=False)
+        executor = _Live(cursor)
+        executor.begin()
+        state = _read_state(cursor, source, schema, options)
+        decided, steps = _decide(source, schema, options, state, result)
+        run = _Run(executor, source, schema, options, result, on_applied)
+        run.execute(decided, state, steps)
+    except ApplyError as error:
+        if run is not None and error.committed.nothing and not run.committed.nothing:
+            error.committed = run.committed
+        raise
+    except psycopg.Error as error:
+        message = redact(error.diag.message_primary or str(error).strip())
+        raise ApplyError(f"PostgreSQL: {message}", schema=schema, committed=run.committed if run else None) from None
+    finally:
+        connection = cursor.connection
+        if not connection.closed and not connection.broken:
             try:
-                runner.run(statement.rewritten)
-            except psycopg.Error as error:
-                diag = error.diag
-                position = int(diag.statement_position) if diag.statement_position else None
-                snippet, line = _snippet(statement, position)
-                raise MigrationFailed(
-                    schema=schema,
-                    migration=migration.name,
-                    file=display,
-                    statement=statement.number,
-                    line=line,
-                    snippet=snippet,
-                    pg_message=diag.message_primary or str(error).strip(),
-                    sqlstate=error.sqlstate,
-                    detail=diag.message_detail,
-                    hint=diag.message_hint,
-                ) from None
-        runner.run(_insert_sql(schema, table, migration, source.layout))
-        runner.run(_side_insert_sql(schema, side_table, [(migration.hash, migration.stripped_hash(options.strip))], options.strip))
-        applied = AppliedMigration(
-            name=migration.name,
-            file=display,
-            created_at=migration.created_at,
-            hash=migration.hash,
-            statements=len(statements),
-            duration_ms=(time.perf_counter() - started) * 1000,
-        )
-        result.applied.append(applied)
-        if on_applied is not None and not runner.dry_run:
-            on_applied(applied)
-        for statement in statements:
-            for hazard in statement.hazards:
-                result.warnings.append(f"{display}, statement {statement.number}: {hazard.code} {hazard.message}")
+                if connection.info.transaction_status != pq.TransactionStatus.IDLE:
+                    cursor.execute("ROLLBACK", prepare=False)
+                for name, value in saved:
+                    cursor.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value), prepare=False)
+                if locked:
+                    cursor.execute("SELECT pg_catalog.pg_advisory_unlock(%s)", (key,), prepare=False)
+            except psycopg.Error:
+                connection.close()  # the server drops the session lock with the connection
+
+
+def _lock(cursor: psycopg.Cursor[Any], schema: str, key: int, wait_ms: int) -> None:
+    """Take the schema's session lock, waiting at most ``wait_ms``; name the holder when it times out."""
+    import psycopg
+
+    cursor.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)", (str(wait_ms),), prepare=False)
+    try:
+        cursor.execute("SELECT pg_catalog.pg_advisory_lock(%s)", (key,), prepare=False)
+    except psycopg.errors.LockNotAvailable:
+        pid, application = _lock_holder(cursor, key)
+        holder = f"pid {pid}" if pid is not None else "another session"
+        if application:
+            holder += f", application_name {one_line(application)!r}"
+        raise LockWaitTimeout(
+            f"another run holds the lock of schema {schema!r} ({holder}) and did not finish within --lock-wait "
+            f"({wait_ms / 1000:g} s); nothing was changed. If that run is dead, the server drops its lock as soon as it "
+            "notices; otherwise wait for it, or raise --lock-wait",
+            schema=schema,
+            holder_pid=pid,
+            holder_application=application,
+        ) from None
+
+
+def _lock_holder(cursor: psycopg.Cursor[Any], key: int) -> tuple[int | None, str | None]:
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    cursor.execute(
+        "SELECT l.pid, a.application_name FROM pg_catalog.pg_locks l "
+        "LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.classid = %s AND l.objid = %s LIMIT 1",
+        (unsigned >> 32, unsigned & 0xFFFFFFFF),
+        prepare=False,
+    )
+    row = cursor.fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _apply_in_callers_transaction(
+    conn: psycopg.Connection[Any],
+    source: MigrationFolder,
+    schema: str,
+    options: Options,
+    on_applied: Callable[[AppliedMigration], None] | None,
+) -> ApplyResult:
+    """The caller's transaction decides: a savepoint, ``SET LOCAL``, a transaction-level lock, no commits."""
+    import psycopg
+
+    result = _new_result(source, schema, options, CALLER_TRANSACTION)
+    try:
+        with conn.transaction(force_rollback=options.dry_run), conn.cursor() as cursor:
+            cursor.execute("SELECT pg_catalog.pg_advisory_xact_lock(%s)", (lock_key(schema),), prepare=False)
+            for name, value in _session_settings(schema, options):
+                cursor.execute("SELECT pg_catalog.set_config(%s, %s, true)", (name, value), prepare=False)
+            state = _read_state(cursor, source, schema, options)
+            if options.dry_run:
+                writer = ScriptWriter(conn)
+                _write_script(writer, source, schema, options, result, state)
+                result.sql = writer.text()
+                return result
+            decided, steps = _decide(source, schema, options, state, result)
+            if any(steps[m.name].adds_enum_values for m in decided.pending[:-1]):
+                result.warnings.append("enum values added by one migration cannot be used by a later one before the caller commits")
+            _Run(_CallersTransaction(cursor), source, schema, options, result, on_applied).execute(decided, state, steps)
+        return result
+    except psycopg.Error as error:
+        raise ApplyError(f"PostgreSQL: {redact(error.diag.message_primary or str(error).strip())}", schema=schema) from None
+
+
+class _CallersTransaction(_Live):
+    """Runs inside the caller's transaction: commits are the caller's (``_decide`` refused every commit point)."""
+
+    def begin(self) -> None:
+        """Nothing to begin: the caller's transaction is open."""
+
+    def commit(self) -> None:
+        """Nothing to commit: the caller commits (or rolls back) the whole of it."""
