@@ -378,6 +378,8 @@ def _transaction_control(words: _Words) -> _Match | None:
 
 
 def _create_index_concurrently(words: _Words) -> _Match | None:
+    if words.word(0) != "create":
+        return None
     index = 2 if words.word(1) == "unique" else 1
     if words.words_at(index, "index", "concurrently"):
         return _Match("CREATE INDEX CONCURRENTLY", 0, index + 1)

@@ -1,0 +1,478 @@
+"""core.statements: psql-exact statement splitting, transaction classification and the SI03 warning.
+
+The splitter is checked three ways: unit cases for every construct that hides or looks like a ``;`` or a
+transaction keyword, PostgreSQL's own parser and scanner (pglast, a test-only dependency) on the drizzle-kit
+fixtures, the case tables and generated statement sequences, and (locally, when ../shared/corpus-real is
+there) on the real projects' migrations.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from casetable import CASES_DIR, load_cases
+from corpus import ROOT, fixture_sql_files
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from drizzle_schema_isolation.core.analysis import analyze
+from drizzle_schema_isolation.core.findings import NON_ATOMIC
+from drizzle_schema_isolation.core.lexer import TRIVIA_KINDS, LexError, iter_tokens, tokenize
+from drizzle_schema_isolation.core.rewrite import LineIndex
+from drizzle_schema_isolation.core.statements import (
+    ADD_ENUM_VALUE,
+    NO_TRANSACTION_BLOCK,
+    NO_TRANSACTION_BLOCK_STATEMENTS,
+    ORDINARY,
+    TRANSACTION_CONTROL,
+    SqlStatement,
+    classify_statements,
+    non_atomic_findings,
+    split_statements,
+    string_literal_value,
+)
+
+CORPUS_REAL = ROOT.parent / "shared" / "corpus-real"
+
+
+def _texts(sql: str) -> list[str]:
+    return [sql[start:end] for start, end in split_statements(sql)]
+
+
+def _kinds(sql: str) -> list[tuple[str, str]]:
+    return [(statement.kind, statement.action) for statement in classify_statements(sql)]
+
+
+# --- splitting -------------------------------------------------------------------------------------
+
+
+def test_spans_start_at_the_first_significant_character_and_end_after_the_semicolon() -> None:
+    sql = "  -- lead\n/* c */ SELECT 1 ;\n\nSELECT 2;  -- tail\n"
+    assert split_statements(sql) == [(18, 28), (30, 39)]
+    assert _texts(sql) == ["SELECT 1 ;", "SELECT 2;"]
+
+
+def test_drizzle_statement_breakpoints_are_comments() -> None:
+    sql = 'CREATE TABLE "a" ("id" int);--> statement-breakpoint\nCREATE TABLE "b" ("id" int);--> statement-breakpoint\n'
+    assert _texts(sql) == ['CREATE TABLE "a" ("id" int);', 'CREATE TABLE "b" ("id" int);']
+
+
+def test_unterminated_last_statement_runs_to_the_end_of_the_text() -> None:
+    sql = "SELECT 1;\nSELECT 2 -- no semicolon\n"
+    assert split_statements(sql) == [(0, 9), (10, len(sql))]
+
+
+@pytest.mark.parametrize("sql", ["", "   \n", "-- only a comment\n", "/* a */ -- b\n", ";", " ; ;\n;"])
+def test_whitespace_comments_and_empty_statements_are_not_statements(sql: str) -> None:
+    assert split_statements(sql) == []
+
+
+def test_semicolons_in_strings_comments_identifiers_and_dollar_quotes_do_not_split() -> None:
+    sql = (
+        "SELECT ';', E'\\';', 'a'';b', \"x;y\" -- ;\n"
+        "FROM t /* ; /* ; */ ; */ WHERE b = $$;$$ AND c = $q$ ; $$ ; $q$;\n"
+        "SELECT 2;"
+    )
+    assert len(split_statements(sql)) == 2
+
+
+def test_semicolons_inside_parentheses_do_not_split_create_rule() -> None:
+    sql = "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2));\nSELECT 1;"
+    assert _texts(sql) == [sql.split("\n")[0], "SELECT 1;"]
+
+
+def test_begin_atomic_bodies_keep_their_semicolons() -> None:
+    function = (
+        "CREATE OR REPLACE FUNCTION f(a int) RETURNS int LANGUAGE sql\n"
+        "BEGIN ATOMIC\n  SELECT CASE WHEN a > 0 THEN 1 ELSE 0 END;\n  SELECT a;\nEND;"
+    )
+    procedure = "create procedure p() language sql begin atomic insert into t values (1); end;"
+    assert _texts(f"{function}\n{procedure}\nSELECT 1;") == [function, procedure, "SELECT 1;"]
+
+
+def test_begin_depth_is_only_tracked_in_function_definitions() -> None:
+    # A transaction BEGIN (or a column named "begin") never swallows the following statements.
+    sql = "BEGIN;\nSELECT 1;\nCREATE TABLE t (\"begin\" int, x int);\nSELECT begin FROM t;\nEND;"
+    assert len(split_statements(sql)) == 5
+
+
+def test_psql_reads_case_end_only_inside_a_begin() -> None:
+    # psql counts CASE only at begin_depth >= 1, and only outside parentheses.
+    sql = "CREATE FUNCTION f() RETURNS int RETURN CASE WHEN true THEN 1 END;\nSELECT 2;"
+    assert len(split_statements(sql)) == 2
+
+
+def test_do_bodies_are_one_token() -> None:
+    sql = "DO $$\nBEGIN\n  IF x THEN COMMIT; END IF;\n  LOOP EXIT; END LOOP;\nEND $$;\nSELECT 1;"
+    assert _texts(sql)[1] == "SELECT 1;"
+    assert len(split_statements(sql)) == 2
+
+
+def test_lexically_invalid_text_raises() -> None:
+    with pytest.raises(LexError):
+        split_statements("SELECT 'unterminated;\n")
+    with pytest.raises(LexError):
+        classify_statements("SELECT $$ never closed;")
+
+
+# --- classification --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sql", "action"),
+    [
+        ("BEGIN;", "BEGIN"),
+        ("begin work;", "BEGIN"),
+        ("Begin Transaction Isolation Level Serializable;", "BEGIN"),
+        ("START TRANSACTION READ ONLY;", "START TRANSACTION"),
+        ("COMMIT;", "COMMIT"),
+        ("commit /* x */ transaction;", "COMMIT"),
+        ("COMMIT AND NO CHAIN;", "COMMIT"),
+        ("COMMIT AND CHAIN;", "COMMIT AND CHAIN"),
+        ("END;", "END"),
+        ("end -- c\n work", "END"),
+        ("ROLLBACK;", "ROLLBACK"),
+        ("ABORT TRANSACTION;", "ABORT"),
+        ("SAVEPOINT sp;", "SAVEPOINT"),
+        ("RELEASE sp;", "RELEASE SAVEPOINT"),
+        ("RELEASE SAVEPOINT sp;", "RELEASE SAVEPOINT"),
+        ("ROLLBACK TO sp;", "ROLLBACK TO SAVEPOINT"),
+        ("rollback work to savepoint sp;", "ROLLBACK TO SAVEPOINT"),
+        ("PREPARE TRANSACTION 'g';", "PREPARE TRANSACTION"),
+        ("COMMIT PREPARED 'g';", "COMMIT PREPARED"),
+        ("ROLLBACK PREPARED 'g';", "ROLLBACK PREPARED"),
+    ],
+)
+def test_transaction_control(sql: str, action: str) -> None:
+    assert _kinds(sql) == [(TRANSACTION_CONTROL, action)]
+
+
+@pytest.mark.parametrize(
+    ("sql", "action"),
+    [
+        ('CREATE INDEX CONCURRENTLY "i" ON "t" ("a");', "CREATE INDEX CONCURRENTLY"),
+        ('create unique index concurrently if not exists "i" on "t" ("a");', "CREATE INDEX CONCURRENTLY"),
+        ("CREATE INDEX CONCURRENTLY ON t (a);", "CREATE INDEX CONCURRENTLY"),
+        ("DROP INDEX CONCURRENTLY IF EXISTS i;", "DROP INDEX CONCURRENTLY"),
+        ("REINDEX TABLE CONCURRENTLY t;", "REINDEX CONCURRENTLY"),
+        ("REINDEX (VERBOSE, CONCURRENTLY true) INDEX i;", "REINDEX CONCURRENTLY"),
+        ("REINDEX SCHEMA s;", "REINDEX SCHEMA"),
+        ("REINDEX DATABASE;", "REINDEX DATABASE"),
+        ("REINDEX SYSTEM;", "REINDEX SYSTEM"),
+        ("VACUUM;", "VACUUM"),
+        ("vacuum (analyze, verbose) t;", "VACUUM"),
+        ("VACUUM FULL t;", "VACUUM"),
+        ("CLUSTER;", "CLUSTER"),
+        ("CLUSTER VERBOSE;", "CLUSTER"),
+        ("CLUSTER (VERBOSE);", "CLUSTER"),
+        ("ALTER SYSTEM SET work_mem = '1MB';", "ALTER SYSTEM"),
+        ("CREATE DATABASE d;", "CREATE DATABASE"),
+        ("DROP DATABASE IF EXISTS d;", "DROP DATABASE"),
+        ('ALTER DATABASE "d" SET TABLESPACE ts;', "ALTER DATABASE SET TABLESPACE"),
+        ("CREATE TABLESPACE ts LOCATION '/x';", "CREATE TABLESPACE"),
+        ("DROP TABLESPACE ts;", "DROP TABLESPACE"),
+        ("CREATE SUBSCRIPTION s CONNECTION 'c' PUBLICATION p;", "CREATE SUBSCRIPTION"),
+        ("CREATE SUBSCRIPTION s CONNECTION 'c' PUBLICATION p WITH (create_slot = true);", "CREATE SUBSCRIPTION"),
+        ("DROP SUBSCRIPTION IF EXISTS s;", "DROP SUBSCRIPTION"),
+        ("ALTER SUBSCRIPTION s REFRESH PUBLICATION WITH (copy_data = false);", "ALTER SUBSCRIPTION REFRESH PUBLICATION"),
+        ("ALTER SUBSCRIPTION s ADD PUBLICATION q;", "ALTER SUBSCRIPTION ADD PUBLICATION"),
+        ("ALTER SUBSCRIPTION s SET (failover = true);", "ALTER SUBSCRIPTION SET (FAILOVER)"),
+        ("DISCARD ALL;", "DISCARD ALL"),
+        ("ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY;", "ALTER TABLE DETACH PARTITION CONCURRENTLY"),
+    ],
+)
+def test_statements_refused_in_a_transaction_block(sql: str, action: str) -> None:
+    assert _kinds(sql) == [(NO_TRANSACTION_BLOCK, action)]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "BEGIN ATOMIC SELECT 1",  # the BEGIN of a function body is no transaction BEGIN
+        'CREATE TABLE "commit" ("begin" int, "end" int);',
+        'SELECT "commit" FROM "end";',
+        "SELECT CASE WHEN a THEN 1 END FROM t;",
+        "REFRESH MATERIALIZED VIEW CONCURRENTLY mv;",
+        "CREATE INDEX i ON t (a);",
+        'CREATE INDEX "concurrently" ON t (a);',
+        "REINDEX TABLE t;",
+        "REINDEX (CONCURRENTLY off) TABLE t;",
+        "CLUSTER t USING i;",
+        "CLUSTER VERBOSE t;",
+        "ANALYZE t;",
+        "ALTER DATABASE d SET search_path = x;",
+        "ALTER TABLE p DETACH PARTITION p1;",
+        "CREATE SUBSCRIPTION s CONNECTION 'c' PUBLICATION p WITH (connect = false);",
+        "CREATE SUBSCRIPTION s CONNECTION 'c' PUBLICATION p WITH (create_slot = 'false');",
+        "ALTER SUBSCRIPTION s SET PUBLICATION p WITH (refresh = off);",
+        "ALTER SUBSCRIPTION s ENABLE;",
+        "PREPARE q AS SELECT 1;",
+        "DISCARD PLANS;",
+        "ALTER TYPE t ADD ATTRIBUTE a int;",
+        "DO $$ BEGIN COMMIT; END $$;",
+        "COMMENT ON TABLE t IS 'COMMIT;';",
+    ],
+)
+def test_look_alikes_are_ordinary(sql: str) -> None:
+    assert _kinds(sql) == [(ORDINARY, "")]
+
+
+@pytest.mark.parametrize(
+    ("sql", "enum_type", "enum_value"),
+    [
+        ("ALTER TYPE status ADD VALUE 'c';", "status", "c"),
+        ('ALTER TYPE "public"."Status" ADD VALUE IF NOT EXISTS \'c\' BEFORE \'b\';', "Status", "c"),
+        ("alter type APP.Mood add value 'it''s' after 'ok';", "mood", "it's"),
+        ("ALTER TYPE s ADD VALUE E'tab\\there';", "s", "tab\there"),
+        ("ALTER TYPE s ADD VALUE U&'\\0063af\\00E9';", "s", "café"),
+        ("ALTER TYPE s ADD VALUE $v$dollar$v$;", "s", "dollar"),
+        ("ALTER TYPE s ADD VALUE 'con'\n  'tinued';", "s", "continued"),
+    ],
+)
+def test_add_enum_value(sql: str, enum_type: str, enum_value: str) -> None:
+    (statement,) = classify_statements(sql)
+    assert statement == SqlStatement(
+        0, len(sql), ADD_ENUM_VALUE, "ALTER TYPE ADD VALUE", enum_type, enum_value, statement.action_span
+    )
+    assert statement.action_span is not None
+    assert sql[slice(*statement.action_span)].lower().endswith("add value")
+
+
+def test_action_span_covers_the_keywords() -> None:
+    sql = "-- x\ncreate unique index concurrently i on t (a);\nCOMMIT /* c */ WORK;"
+    spans = [statement.action_span for statement in classify_statements(sql)]
+    assert [sql[slice(*span)] for span in spans if span] == ["create unique index concurrently", "COMMIT /* c */ WORK"]
+
+
+def test_the_table_of_refused_statements_names_each_matcher_once() -> None:
+    matchers = [matcher for _, matcher, _ in NO_TRANSACTION_BLOCK_STATEMENTS]
+    assert len(matchers) == len(set(matchers)) >= 15
+
+
+@pytest.mark.parametrize(
+    ("literal", "value"),
+    [
+        ("'plain'", "plain"),
+        ("'a''b'", "a'b"),
+        ("E'\\n\\x41\\101\\u00e9\\\\'", "\nAA\u00e9\\"),
+        ("e'it\\'s'", "it's"),
+        ("U&'\\+01F680!'", "\U0001f680!"),
+        ("$$x'y$$", "x'y"),
+        ("B'101'", None),
+    ],
+)
+def test_string_literal_value(literal: str, value: str | None) -> None:
+    (token,) = [t for t in tokenize(literal) if t.kind not in TRIVIA_KINDS]
+    assert string_literal_value(literal, token) == value
+
+
+# --- SI03 -----------------------------------------------------------------------------------------
+
+
+def test_findings_point_at_the_keywords_and_say_what_happens() -> None:
+    sql = 'CREATE TABLE "a" ("id" int);\nCOMMIT;\nCREATE INDEX CONCURRENTLY i ON a (id);\n'
+    findings = non_atomic_findings(sql)
+    assert [(f.code, sql[f.start : f.end]) for f in findings] == [
+        (NON_ATOMIC, "COMMIT"),
+        (NON_ATOMIC, "CREATE INDEX CONCURRENTLY"),
+    ]
+    for finding in findings:
+        assert "drizzle's migrator" in finding.message and "`apply`" in finding.message
+        assert not finding.fixable and finding.severity == "warning"
+
+
+def test_enum_value_use_is_reported_until_a_commit() -> None:
+    sql = (
+        "ALTER TYPE s ADD VALUE 'new';\n"
+        "UPDATE t SET v = 'new';\n"  # unsafe: same transaction
+        "COMMIT;\n"
+        "UPDATE t SET v = 'new';\n"  # safe: committed
+    )
+    found = [(sql[f.start : f.end], f.start) for f in non_atomic_findings(sql)]
+    assert found == [("'new'", sql.index("'new'", 30)), ("COMMIT", sql.index("COMMIT"))]
+    assert "55P04" in non_atomic_findings(sql)[0].message
+
+
+def test_enum_value_of_a_type_created_in_the_same_transaction_is_safe() -> None:
+    sql = "CREATE TYPE s AS ENUM ('a');\nALTER TYPE s ADD VALUE 'b';\nSELECT 'b'::s;\n"
+    assert non_atomic_findings(sql) == []
+
+
+def test_enum_value_use_inside_a_do_body_is_reported() -> None:
+    sql = "ALTER TYPE s ADD VALUE 'b';\nDO LANGUAGE plpgsql $$ BEGIN UPDATE t SET v = 'b'; END $$;\n"
+    (finding,) = non_atomic_findings(sql)
+    assert sql[finding.start : finding.end] == "'b'" and finding.start > sql.index("$$")
+
+
+def test_analyze_merges_and_sorts_by_start_end_code() -> None:
+    sql = 'ALTER TYPE "public"."s" ADD VALUE \'b\';\nCOMMIT;\nSET search_path = public;\n'
+    findings = analyze(sql)
+    assert [f.code for f in findings] == ["SI01", "SI03", "SI02"]
+    assert findings == sorted(findings, key=lambda f: (f.start, f.end, f.code))
+
+
+def _non_atomic_rows() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = yaml.safe_load((CASES_DIR / "non_atomic.yml").read_text(encoding="utf-8"))["cases"]
+    return rows
+
+
+def _all_rows() -> list[tuple[str, str, tuple[str, ...], list[str]]]:
+    warnings = {row["name"]: list(row.get("warnings", ())) for row in _non_atomic_rows()}
+    return [
+        (case.name, case.sql, case.schemas, [*case.findings, *warnings.get(case.name, [])])
+        for case in load_cases()
+        if case.error is None
+    ]
+
+
+def _order(position: str) -> tuple[int, int, str]:
+    place, code = position.split()
+    line, column = place.split(":")
+    return int(line), int(column), code
+
+
+@pytest.mark.parametrize(("name", "sql", "schemas", "expected"), _all_rows(), ids=[row[0] for row in _all_rows()])
+def test_case_tables_analyze(name: str, sql: str, schemas: tuple[str, ...], expected: list[str]) -> None:
+    """analyze() reports exactly the rows' findings and SI03 warnings, in both case tables."""
+    index = LineIndex(sql)
+    found = ["{}:{} {}".format(*index.position(f.start), f.code) for f in analyze(sql, schemas)]
+    assert sorted(found, key=_order) == sorted(expected, key=_order)
+
+
+def test_the_si03_table_has_true_positives_and_silent_look_alikes() -> None:
+    rows = _non_atomic_rows()
+    assert sum(1 for row in rows if row.get("warnings")) >= 6
+    assert sum(1 for row in rows if not row.get("warnings")) >= 6
+    assert all(warning.endswith(" SI03") for row in rows for warning in row.get("warnings", ()))
+
+
+# --- oracles: PostgreSQL's parser and scanner ------------------------------------------------------
+
+
+def _significant_bounds(sql: str, start: int, end: int) -> tuple[int, int] | None:
+    """First and last significant token of ``sql[start:end]``, a terminating ``;`` left out."""
+    tokens = [t for t in iter_tokens(sql, start, end) if t.kind not in TRIVIA_KINDS]
+    if tokens and sql[tokens[-1].start : tokens[-1].end] == ";":
+        tokens.pop()
+    return (tokens[0].start, tokens[-1].end) if tokens else None
+
+
+def _ours(sql: str) -> list[tuple[int, int] | None]:
+    return [_significant_bounds(sql, start, end) for start, end in split_statements(sql)]
+
+
+def _pglast(sql: str, with_parser: bool) -> list[tuple[int, int] | None]:
+    pglast = pytest.importorskip("pglast")
+    slices = pglast.split(sql, with_parser=with_parser, only_slices=True)
+    return [_significant_bounds(sql, piece.start, piece.stop) for piece in slices]
+
+
+def _parses(sql: str) -> bool:
+    parser = pytest.importorskip("pglast.parser")
+    try:
+        parser.parse_sql(sql)
+    except parser.ParseError:
+        return False
+    return True
+
+
+FIXTURES = fixture_sql_files()
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[path.name for path in FIXTURES])
+def test_fixture_boundaries_equal_postgresql_scanner_and_parser(path: Path) -> None:
+    sql = path.read_text(encoding="utf-8")
+    assert _ours(sql) == _pglast(sql, with_parser=False)
+    assert _ours(sql) == _pglast(sql, with_parser=True)
+
+
+def test_case_table_boundaries_equal_postgresql_parser() -> None:
+    checked = 0
+    for case in load_cases():
+        if case.error is None and not case.sql.startswith("\ufeff") and _parses(case.sql):
+            assert _ours(case.sql) == _pglast(case.sql, with_parser=True), case.name
+            checked += 1
+    assert checked >= 60
+
+
+# --- generated statement sequences ----------------------------------------------------------------
+
+#: Statements whose text holds what a naive splitter trips on; each is one statement (no trailing ';').
+STATEMENTS = [
+    'CREATE TABLE "t" ("a" text DEFAULT \';\', "b" int)',
+    "SELECT E'\\';', 'x''y;', \"q;\" FROM t",
+    "DO $$ BEGIN COMMIT; END $$",
+    "DO $body$ BEGIN IF x THEN RAISE NOTICE ';'; END IF; END $body$",
+    "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2))",
+    "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN true THEN 1 END; SELECT 2; END",
+    "CREATE OR REPLACE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC INSERT INTO t VALUES (1); END",
+    "CREATE FUNCTION g() RETURNS text LANGUAGE sql AS $$ SELECT ';' $$",
+    "BEGIN",
+    "COMMIT",
+    "END",
+    "SELECT CASE WHEN a THEN 'end' END FROM t",
+    "CREATE INDEX CONCURRENTLY i ON t (a)",
+    "ALTER TYPE s ADD VALUE 'v'",
+    "SELECT 1 /* ; */ + 2 -- ;\n",
+    "SELECT 'a'\n  'b;'",
+    "VACUUM",
+]
+SEPARATORS = st.sampled_from(["\n", " ", "--> statement-breakpoint\n", "\n-- ;\n", "/* ; */", ";\n", "\n\n", "\t"])
+
+
+@st.composite
+def _scripts(draw: st.DrawFn) -> tuple[str, list[str]]:
+    statements = draw(st.lists(st.sampled_from(STATEMENTS), min_size=1, max_size=8))
+    terminated_last = draw(st.booleans())
+    parts: list[str] = [draw(SEPARATORS)]
+    for index, statement in enumerate(statements):
+        last = index == len(statements) - 1
+        parts.append(statement + (";" if not last or terminated_last else ""))
+        parts.append(draw(SEPARATORS) if not last or terminated_last else "")
+    return "".join(parts), statements
+
+
+def _strip_trailing_trivia(sql: str) -> str:
+    bounds = _significant_bounds(sql, 0, len(sql))
+    return "" if bounds is None else sql[bounds[0] : bounds[1]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(_scripts())
+def test_generated_scripts_split_into_their_statements(script: tuple[str, list[str]]) -> None:
+    sql, statements = script
+    pieces = [_strip_trailing_trivia(piece) for piece in _texts(sql)]
+    assert pieces == [_strip_trailing_trivia(statement) for statement in statements]
+    assert _ours(sql) == _pglast(sql, with_parser=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_scripts())
+def test_concatenating_the_spans_never_loses_a_statement(script: tuple[str, list[str]]) -> None:
+    sql, statements = script
+    spans = split_statements(sql)
+    # Outside the spans there is nothing but whitespace, comments and empty statements.
+    gaps = zip([0] + [end for _, end in spans], [start for start, _ in spans] + [len(sql)], strict=True)
+    for gap in (sql[end:start] for end, start in gaps):
+        assert all(t.kind in TRIVIA_KINDS or gap[t.start : t.end] == ";" for t in tokenize(gap))
+    # Re-joining the statements' own texts gives the same statements back.
+    joined = "\n".join(sql[start:end] for start, end in spans)
+    assert [_strip_trailing_trivia(t) for t in _texts(joined)] == [_strip_trailing_trivia(s) for s in statements]
+    assert [s.kind for s in classify_statements(joined)] == [s.kind for s in classify_statements(sql)]
+
+
+# --- local only: the real projects' migrations ---------------------------------------------------
+
+
+@pytest.mark.skipif(not CORPUS_REAL.is_dir(), reason="../shared/corpus-real is local data, not part of the repository")
+def test_corpus_real_boundaries_equal_postgresql() -> None:
+    files = sorted(CORPUS_REAL.rglob("*.sql"))
+    for path in files:
+        sql = path.read_text(encoding="utf-8-sig")
+        assert _ours(sql) == _pglast(sql, with_parser=False), path
+        if _parses(sql):
+            assert _ours(sql) == _pglast(sql, with_parser=True), path
+    assert len(files) > 900
