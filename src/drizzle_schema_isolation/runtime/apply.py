@@ -76,6 +76,7 @@ from drizzle_schema_isolation.runtime.plan import (
     Plan,
     Recorded,
     Step,
+    head_hash,
     migration_steps,
     plan,
     upgrade_names,
@@ -279,7 +280,7 @@ class _Run:
         self._partial_table_created = state.partial is not None
         total = len(decided.pending)
         for index, migration in enumerate(decided.pending, start=1):
-            resume = partial_rows.get(migration.hash)
+            resume = partial_rows.get(migration.name)
             self._migration(migration, steps[migration.name], index, total, resume)
             more = index < total
             if more and (options.transaction == "each" or (options.transaction == "auto" and steps[migration.name].adds_enum_values)):
@@ -293,26 +294,28 @@ class _Run:
         started = time.perf_counter()
         self.executor.note(f"migration {migration.name} ({index} of {total}): {display}")
         resumed_from: int | None = None
-        for step in cut.steps:
+        steps = cut.steps
+        for position, step in enumerate(steps):
             if resume is not None and (step.statement.number, step.start) < (resume.chunk, resume.offset):
                 continue
             if resume is not None and resumed_from is None:
                 resumed_from = step.statement.number
                 self.executor.note(f"resuming at line {resume.line}: an earlier run committed the part before it")
+            after = steps[position + 1] if position + 1 < len(steps) else None
             if step.kind == RUN:
                 self._run_step(migration, step, display)
             elif step.kind == COMMIT:
                 self.executor.note(f"{display}, line {step.line}: {step.action} written in the migration (a commit point)")
-                self._record_partial(migration, step, display, f"its {step.action} at line {step.line}", resume_at_step=False)
+                self._record_partial(migration, after, display, f"its {step.action} at line {step.line}")
                 self.commit_and_begin()
             elif step.kind == ALONE:
                 self.executor.note(f"{display}, line {step.line}: {step.action} cannot run inside a transaction block")
-                if step is not cut.steps[0] or resume is not None:
-                    self._record_partial(migration, step, display, f"the commit before {step.action} at line {step.line}", resume_at_step=True)
+                if position > 0 or resume is not None:
+                    self._record_partial(migration, step, display, f"the commit before its {step.action} at line {step.line}")
                 self.commit()
                 self._run_step(migration, step, display)
                 # outside any transaction: this row commits at once, so a rerun never repeats the statement
-                self._record_partial(migration, step, display, f"{step.action} at line {step.line}", resume_at_step=False)
+                self._record_partial(migration, after, display, f"its {step.action} at line {step.line}")
                 self.committed.partial = self._partial_since_commit
                 self.executor.begin()
         self.executor.run(books.insert_sql(self.schema, self.options.migrations_table, migration, self.source.layout))
@@ -320,7 +323,7 @@ class _Run:
             books.side_insert_sql(self.schema, self.options.side_table, [(migration.hash, migration.stripped_hash(self.options.strip))], self.options.strip)
         )
         if self._partial_table_created and (resume is not None or not cut.atomic):
-            self.executor.run(books.partial_delete_sql(self.schema, self.options.partial_table, migration.hash))
+            self.executor.run(books.partial_delete_sql(self.schema, self.options.partial_table, migration.name))
         self._partial_since_commit = None
         applied = AppliedMigration(
             name=migration.name,
@@ -343,16 +346,20 @@ class _Run:
         if not cut.atomic:
             self.result.warnings.append(f"{display} is not atomic: it commits part of itself ({'; '.join(cut.commit_points)})")
 
-    def _record_partial(self, migration: Migration, step: Step, display: str, commit_point: str, *, resume_at_step: bool) -> None:
-        """Write, in the transaction about to commit, where this migration resumes if its rest fails."""
+    def _record_partial(self, migration: Migration, resume_at: Step | None, display: str, commit_point: str) -> None:
+        """Write, in the transaction about to commit, where this migration resumes (``None``: only its row is left)."""
         if not self._partial_table_created:
             self.executor.run(books.partial_create_sql(self.schema, self.options.partial_table))
             self._partial_table_created = True
-        offset = step.start if resume_at_step else step.end
-        resume_line = step.line if resume_at_step else step.line + step.text.count("\n") + 1
-        row = books.PartialRow(migration.hash, migration.name, step.statement.number, offset, resume_line)
+        if resume_at is None:
+            chunks = migration.statements(self.options.strip)
+            chunk, offset, line = len(chunks) + 1, 0, chunks[-1].line + chunks[-1].original.count("\n") + 1
+        else:
+            chunk, offset, line = resume_at.statement.number, resume_at.start, resume_at.line
+        head = head_hash(migration, self.options.strip, chunk, offset)
+        row = books.PartialRow(migration.name, head, chunk, offset, line)
         self.executor.run(books.partial_upsert_sql(self.schema, self.options.partial_table, row))
-        self._partial_since_commit = Partial(migration.name, display, commit_point, step.statement.number, resume_line)
+        self._partial_since_commit = Partial(migration.name, display, commit_point, chunk, line)
 
     def _run_step(self, migration: Migration, step: Step, display: str) -> None:
         import psycopg
@@ -364,7 +371,7 @@ class _Run:
             diag = error.diag
             position = int(diag.statement_position) if diag.statement_position else None
             shown, line = snippet(piece, position)
-            hint = diag.message_hint or _HINTS.get(error.sqlstate or "")
+            hint = " ".join(h for h in (diag.message_hint, _HINTS.get(error.sqlstate or "")) if h) or None
             raise MigrationFailed(
                 schema=self.schema,
                 migration=migration.name,
@@ -500,7 +507,7 @@ def _decide(source: MigrationFolder, schema: str, options: Options, state: _Stat
         result.drift_allowed = decided.drift
         result.warnings.append("changed since applied (allowed): " + ", ".join(decided.drift))
     steps = {m.name: migration_steps(m, options.strip) for m in decided.pending}
-    by_name = {row.name: row for row in (state.partial or {}).values()}
+    resume_points = state.partial or {}
     for migration in decided.pending:
         cut = steps[migration.name]
         display = migration.display_path(source.path)
@@ -515,11 +522,12 @@ def _decide(source: MigrationFolder, schema: str, options: Options, state: _Stat
                 file=display,
                 line=cut.steps[0].line if cut.steps else 1,
             )
-        stale = by_name.get(migration.name)
-        if stale is not None and stale.hash != migration.hash:
+        stale = resume_points.get(migration.name)
+        if stale is not None and stale.head_hash != head_hash(migration, options.strip, stale.chunk, stale.offset):
             raise MigrationRefused(
-                f"{display}: an earlier run committed this migration in part (up to line {stale.line}) and stopped; the file has "
-                "changed since, so it cannot be resumed safely. Restore the file as it was, or finish the migration by hand "
+                f"{display}: an earlier run committed this migration in part (up to line {stale.line}) and stopped; that part "
+                "of the file has changed since, so it cannot be resumed safely. Restore it as it was (the statements after "
+                "it may change), or finish the migration by hand "
                 f"and delete its row from \"{schema}\".\"{options.partial_table}\"",
                 schema=schema,
                 file=display,

@@ -31,10 +31,14 @@ _TEXT_TYPES = frozenset({"text", "character varying"})
 
 
 class PartialRow(NamedTuple):
-    """Where a migration stopped: its hash, name, and the step it resumes at (chunk number, offset)."""
+    """Where a migration stopped: its name, the hash of its committed head, and where it resumes.
 
-    hash: str
+    The head hash (see :func:`.plan.head_hash`) covers only the text before the resume point, so the
+    author may fix the statement that failed, which comes after it, and the next run still resumes.
+    """
+
     name: str
+    head_hash: str
     chunk: int
     offset: int
     line: int
@@ -91,7 +95,7 @@ def partial_create_sql(schema: str, partial_table: str) -> pgsql.Composable:
     from psycopg import sql
 
     return sql.SQL(
-        "CREATE TABLE IF NOT EXISTS {} (hash text PRIMARY KEY, name text NOT NULL, resume_chunk integer NOT NULL, "
+        "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, head_hash text NOT NULL, resume_chunk integer NOT NULL, "
         "resume_offset integer NOT NULL, resume_line integer NOT NULL, "
         "recorded_at timestamp with time zone NOT NULL DEFAULT now())"
     ).format(ident(schema, partial_table))
@@ -101,23 +105,23 @@ def partial_upsert_sql(schema: str, partial_table: str, row: PartialRow) -> pgsq
     from psycopg import sql
 
     return sql.SQL(
-        "INSERT INTO {} (hash, name, resume_chunk, resume_offset, resume_line) VALUES ({}, {}, {}, {}, {}) "
-        "ON CONFLICT (hash) DO UPDATE SET resume_chunk = EXCLUDED.resume_chunk, resume_offset = EXCLUDED.resume_offset, "
-        "resume_line = EXCLUDED.resume_line, recorded_at = now()"
+        "INSERT INTO {} (name, head_hash, resume_chunk, resume_offset, resume_line) VALUES ({}, {}, {}, {}, {}) "
+        "ON CONFLICT (name) DO UPDATE SET head_hash = EXCLUDED.head_hash, resume_chunk = EXCLUDED.resume_chunk, "
+        "resume_offset = EXCLUDED.resume_offset, resume_line = EXCLUDED.resume_line, recorded_at = now()"
     ).format(
         ident(schema, partial_table),
-        sql.Literal(row.hash),
         sql.Literal(row.name),
+        sql.Literal(row.head_hash),
         sql.Literal(row.chunk),
         sql.Literal(row.offset),
         sql.Literal(row.line),
     )
 
 
-def partial_delete_sql(schema: str, partial_table: str, migration_hash: str) -> pgsql.Composable:
+def partial_delete_sql(schema: str, partial_table: str, name: str) -> pgsql.Composable:
     from psycopg import sql
 
-    return sql.SQL("DELETE FROM {} WHERE hash = {}").format(ident(schema, partial_table), sql.Literal(migration_hash))
+    return sql.SQL("DELETE FROM {} WHERE name = {}").format(ident(schema, partial_table), sql.Literal(name))
 
 
 def column_types(cursor: psycopg.Cursor[Any], schema: str, table: str) -> dict[str, str] | None:
@@ -189,13 +193,13 @@ def read_side(cursor: psycopg.Cursor[Any], schema: str, side_table: str) -> dict
 
 
 def read_partial(cursor: psycopg.Cursor[Any], schema: str, partial_table: str) -> dict[str, PartialRow] | None:
-    """Resume points by migration hash; None when the table does not exist (no run ever stopped half-way)."""
+    """Resume points by migration name; None when the table does not exist (no run ever stopped half-way)."""
     from psycopg import sql
 
     if column_types(cursor, schema, partial_table) is None:
         return None
     cursor.execute(
-        sql.SQL("SELECT hash, name, resume_chunk, resume_offset, resume_line FROM {}").format(ident(schema, partial_table)),
+        sql.SQL("SELECT name, head_hash, resume_chunk, resume_offset, resume_line FROM {}").format(ident(schema, partial_table)),
         prepare=False,
     )
     return {row[0]: PartialRow(row[0], row[1], int(row[2]), int(row[3]), int(row[4])) for row in cursor.fetchall()}

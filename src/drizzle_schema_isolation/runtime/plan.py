@@ -19,6 +19,7 @@ a transaction must end:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,7 +32,7 @@ from drizzle_schema_isolation.core.statements import (
     classify_statements,
 )
 from drizzle_schema_isolation.runtime.errors import ApplyError
-from drizzle_schema_isolation.runtime.folders import LAYOUT_FOLDERS, Migration, MigrationFolder, Statement
+from drizzle_schema_isolation.runtime.folders import BREAKPOINT, LAYOUT_FOLDERS, Migration, MigrationFolder, Statement
 
 # ------------------------------------------------------------------------------------------ bookkeeping
 
@@ -262,3 +263,12 @@ def migration_steps(migration: Migration, strip: tuple[str, ...]) -> MigrationSt
         if cursor < len(chunk.rewritten) and chunk.rewritten[cursor:].strip():
             steps.append(Step(RUN, chunk, cursor, len(chunk.rewritten), _line_at(chunk, cursor)))
     return MigrationSteps(tuple(steps), len(chunks), adds_enum_values, refused, tuple(notes))
+
+
+def head_hash(migration: Migration, strip: tuple[str, ...], chunk: int, offset: int) -> str:
+    """sha256 of the migration's text as it runs, up to ``offset`` in statement ``chunk``: its committed head."""
+    statements = migration.statements(strip)
+    parts = [s.rewritten for s in statements[: chunk - 1]]
+    if chunk - 1 < len(statements):
+        parts.append(statements[chunk - 1].rewritten[:offset])
+    return hashlib.sha256(BREAKPOINT.join(parts).encode("utf-8", "surrogatepass")).hexdigest()
