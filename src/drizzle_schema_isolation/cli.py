@@ -532,5 +532,36 @@ def _report_written(results: list[tuple[_Written, BaseException | None]], run: _
             raise error
 
 
+#: What the ``drizzle-schema-sqlfluff`` hook runs: only our rules, on plain SQL.
+SQLFLUFF_HOOK_ARGUMENTS = ("lint", "--dialect", "postgres", "--templater", "raw", "--rules", "schema_isolation")
+#: sqlfluff skips files over 20 kB and still exits 0; the option has no command-line flag, only config.
+SQLFLUFF_HOOK_CONFIG = "[sqlfluff]\nlarge_file_skip_byte_limit = 0\n"
+
+
+@main.command(
+    "sqlfluff-lint",
+    hidden=True,
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False, "help_option_names": []},
+)
+@click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
+def sqlfluff_lint(arguments: tuple[str, ...]) -> None:
+    """``sqlfluff lint`` with only the schema_isolation rules, on every file whatever its size (a pre-commit hook).
+
+    The size limit is lifted through an extra ``--config`` file, which overrides the user's own
+    configuration; further ARGUMENTS (the files, other sqlfluff options) go to ``sqlfluff lint``.
+    """
+    import tempfile
+
+    from sqlfluff.cli.commands import cli as sqlfluff_cli
+
+    descriptor, config = tempfile.mkstemp(prefix="dsi-sqlfluff-", suffix=".cfg")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(SQLFLUFF_HOOK_CONFIG)
+        sqlfluff_cli.main([*SQLFLUFF_HOOK_ARGUMENTS, "--config", config, *arguments], prog_name="sqlfluff")
+    finally:
+        os.unlink(config)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
