@@ -119,12 +119,15 @@ def command_without_privileges(*args: str) -> subprocess.CompletedProcess[bytes]
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         pytest.skip("running as root without setpriv: permissions cannot apply, so they cannot be tested")
-    drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-    argv = [*drop, sys.executable, "-m", "drizzle_schema_isolation", *args]
-    result = subprocess.run(argv, capture_output=True, timeout=SAFETY_NET_SECONDS, cwd="/", env=_env_for_nobody())
-    if b"No module named" in result.stderr or b"Permission denied: '/" in result.stderr[:300]:
-        pytest.skip(f"nobody cannot run this Python: {result.stderr[-200:]!r}")
-    return result
+    drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", sys.executable]
+    probe = subprocess.run(
+        [*drop, "-c", "import drizzle_schema_isolation.cli"],
+        capture_output=True, timeout=SAFETY_NET_SECONDS, cwd="/", env=_env_for_nobody(),
+    )
+    if probe.returncode != 0:  # e.g. a Python installed under /root, which nobody may not enter
+        pytest.skip(f"nobody cannot run this Python, so permissions cannot be tested: {probe.stderr[-150:]!r}")
+    argv = [*drop, "-m", "drizzle_schema_isolation", *args]
+    return subprocess.run(argv, capture_output=True, timeout=SAFETY_NET_SECONDS, cwd="/", env=_env_for_nobody())
 
 
 def _env_for_nobody() -> dict[str, str]:
