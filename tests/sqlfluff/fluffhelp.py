@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
-from casetable import Case
+from casetable import CASES_DIR, Case
 from sqlfluff.core import FluffConfig, Linter
 from sqlfluff.core.errors import SQLBaseError, SQLLintError, SQLParseError
 
@@ -17,7 +17,15 @@ from drizzle_schema_isolation.core.rewrite import LineIndex
 
 SI01 = "SchemaIsolation_SI01"
 SI02 = "SchemaIsolation_SI02"
-RULE_NAMES = {SI01: "schema_isolation.hardcoded_schema", SI02: "schema_isolation.search_path"}
+SI03 = "SchemaIsolation_SI03"
+SI04 = "SchemaIsolation_SI04"
+RULE_NAMES = {
+    SI01: "schema_isolation.hardcoded_schema",
+    SI02: "schema_isolation.search_path",
+    SI03: "schema_isolation.non_atomic",
+    SI04: "schema_isolation.catalog_lookup",
+}
+OUR_RULES = tuple(RULE_NAMES)
 OVERRIDES_FILE = Path(__file__).parent / "case_overrides.yml"
 BOM = "\ufeff"
 
@@ -95,6 +103,22 @@ def adapt(case: Case, override: Override | None) -> Case:
         line, column = (int(part) for part in place.split(":"))
         findings.append(f"{line}:{column - 1 if line == 1 else column} {code}")
     return replace(case, sql=case.sql[1:], fixed=case.fixed[1:], findings=tuple(findings))
+
+
+def load_warnings() -> dict[str, tuple[str, ...]]:
+    """The ``warnings`` (SI03 positions) of every case-table row, by case name (casetable.Case keeps
+    only ``findings``, the errors that find_references reports)."""
+    warnings: dict[str, tuple[str, ...]] = {}
+    for path in sorted(CASES_DIR.glob("*.yml")):
+        for row in yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]:
+            if row.get("warnings"):
+                warnings[row["name"]] = tuple(row["warnings"])
+    return warnings
+
+
+def with_warnings(case: Case, warnings: dict[str, tuple[str, ...]]) -> Case:
+    """The case with its SI03 warnings among its findings: what analyze() and the four rules report."""
+    return replace(case, findings=(*case.findings, *warnings.get(case.name, ())))
 
 
 def core_positions(text: str, findings: Iterable[object]) -> list[str]:

@@ -1,4 +1,4 @@
-"""The core's YAML case table, run through the sqlfluff rules.
+"""The core's YAML case tables (core.yml, non_atomic.yml), run through the sqlfluff rules.
 
 Each row becomes sqlfluff rule test cases (``sqlfluff.utils.testing.rules``, the harness sqlfluff's
 own rules use): ``pass_str`` when the rule must stay silent, ``fail_str`` (+ ``fix_str``) when it must
@@ -12,22 +12,29 @@ from __future__ import annotations
 import pytest
 from casetable import Case, load_cases
 from fluffhelp import (
+    OUR_RULES,
     SI01,
     SI02,
+    SI03,
+    SI04,
     adapt,
     configs,
     lint_positions,
     linter,
     load_overrides,
+    load_warnings,
     parse_errors,
     sort_positions,
+    with_warnings,
 )
 from sqlfluff.utils.testing.rules import RuleTestCase
 
-from drizzle_schema_isolation import LexError, find_references
+from drizzle_schema_isolation import LexError
+from drizzle_schema_isolation.core.analysis import analyze
 from drizzle_schema_isolation.core.rewrite import LineIndex
 
-CASES = load_cases()
+WARNINGS = load_warnings()
+CASES = [with_warnings(case, WARNINGS) for case in load_cases()]
 OVERRIDES = load_overrides()
 VALID = [c for c in CASES if c.error is None]
 INVALID = [c for c in CASES if c.error is not None]
@@ -74,8 +81,23 @@ def test_harness_search_path(case: Case) -> None:
 
 
 @pytest.mark.parametrize("case", VALID, ids=lambda c: c.name)
+@pytest.mark.parametrize("rule", [SI03, SI04])
+def test_harness_reported_rules(case: Case, rule: str) -> None:
+    """SI03 and SI04 fire exactly where the table says and never change the text."""
+    override = OVERRIDES.get(case.name)
+    if override is not None and override.parse_error:
+        pytest.skip(f"sqlfluff parse error, covered by test_findings_and_fix: {override.reason}")
+    case = _sqlfluff_case(case)
+    if rule.rsplit("_", 1)[-1] in _codes(case):
+        test = RuleTestCase(rule=rule, fail_str=case.sql, configs=configs(case.schemas))
+    else:
+        test = RuleTestCase(rule=rule, pass_str=case.sql, configs=configs(case.schemas))
+    test.evaluate()
+
+
+@pytest.mark.parametrize("case", VALID, ids=lambda c: c.name)
 def test_findings_and_fix(case: Case) -> None:
-    """Both rules together: the core's positions, the core's fixed text, nothing left to fix after."""
+    """All rules together: the core's positions, the core's fixed text, nothing left to fix after."""
     override = OVERRIDES.get(case.name)
     case = _sqlfluff_case(case)
     linted = linter(case.schemas).lint_string(case.sql, fix=True)
@@ -95,7 +117,7 @@ def test_findings_and_fix(case: Case) -> None:
 def test_fixable_flag_matches_code(case: Case) -> None:
     case = _sqlfluff_case(case)
     for error in linter(case.schemas).lint_string(case.sql).violations:
-        if error.rule_code() in (SI01, SI02):
+        if error.rule_code() in OUR_RULES:
             assert error.fixable == (error.rule_code() == SI01), error
 
 
@@ -103,10 +125,10 @@ def test_fixable_flag_matches_code(case: Case) -> None:
 def test_lexically_invalid_input_is_reported_where_it_breaks(case: Case) -> None:
     """Where the CLI exits 2, the rule reports a violation at the same place and fixes nothing."""
     with pytest.raises(LexError) as raised:
-        find_references(case.sql, case.schemas)
+        analyze(case.sql, case.schemas)
     line, column = LineIndex(case.sql).position(raised.value.offset)
     linted = linter(case.schemas).lint_string(case.sql, fix=True)
-    ours = [e for e in linted.violations if e.rule_code() in (SI01, SI02)]
+    ours = [e for e in linted.violations if e.rule_code() in OUR_RULES]
     assert [(e.rule_code(), e.line_no, e.line_pos) for e in ours] == [(SI01, line, column)]
     assert case.error is not None and case.error in ours[0].desc()
     assert not ours[0].fixable

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fluffhelp import RULE_NAMES, SI01, SI02, cli_command, lint_positions, linter
+from fluffhelp import RULE_NAMES, SI01, SI02, SI03, SI04, cli_command, lint_positions, linter
 from sqlfluff.core import FluffConfig, Linter
 from sqlfluff.core.errors import SQLFluffUserError
 from sqlfluff.core.rules import get_ruleset
 
 from drizzle_schema_isolation import strip_schema
+from drizzle_schema_isolation.core.findings import CATALOG_SCHEMA_LOOKUP, Finding
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIZZLE_FK = 'ALTER TABLE "g" ADD CONSTRAINT "fk" FOREIGN KEY ("s") REFERENCES "public"."systems"("id");\n'
@@ -25,7 +26,7 @@ def _manifest(code: str):  # type: ignore[no-untyped-def]
 # --- registration, names, groups, docs -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", [SI01, SI02])
+@pytest.mark.parametrize("code", [SI01, SI02, SI03, SI04])
 def test_rules_are_registered_with_name_and_groups(code: str) -> None:
     manifest = _manifest(code)
     assert manifest.name == RULE_NAMES[code]
@@ -36,11 +37,13 @@ def test_rules_are_registered_with_name_and_groups(code: str) -> None:
 @pytest.mark.parametrize(
     ("selection", "expected"),
     [
-        ("schema_isolation", {SI01, SI02}),
+        ("schema_isolation", {SI01, SI02, SI03, SI04}),
         ("schema_isolation.hardcoded_schema", {SI01}),
         ("schema_isolation.search_path", {SI02}),
+        ("schema_isolation.non_atomic", {SI03}),
+        ("schema_isolation.catalog_lookup", {SI04}),
         (SI01, {SI01}),
-        ("SchemaIsolation_*", {SI01, SI02}),
+        ("SchemaIsolation_*", {SI01, SI02, SI03, SI04}),
     ],
 )
 def test_rule_selection(selection: str, expected: set[str]) -> None:
@@ -49,14 +52,15 @@ def test_rule_selection(selection: str, expected: set[str]) -> None:
 
 
 def test_docstrings_explain_the_rules() -> None:
-    for code in (SI01, SI02):
+    for code in RULE_NAMES:
         doc = _manifest(code).rule_class.__doc__
         assert "**Anti-pattern**" in doc and "**Best practice**" in doc and ".. code-block:: sql" in doc
         assert f"**Name**: ``{RULE_NAMES[code]}``" in doc
     si01 = _manifest(SI01).rule_class
     assert si01.is_fix_compatible and "sqlfluff fix`` compatible" in si01.__doc__
     assert "``forbidden_schemas``" in si01.__doc__
-    assert not _manifest(SI02).rule_class.is_fix_compatible
+    for code in (SI02, SI03, SI04):
+        assert not _manifest(code).rule_class.is_fix_compatible
 
 
 def test_sqlfluff_rules_command_lists_them() -> None:
@@ -116,6 +120,35 @@ def test_noqa_for_hazards() -> None:
     assert lint_positions(linter().lint_string(sql).violations) == ["2:1 SI02"]
 
 
+def test_noqa_for_non_atomic_statements() -> None:
+    sql = "CREATE INDEX CONCURRENTLY i ON t (a); -- noqa: schema_isolation.non_atomic\nCOMMIT;\n"
+    assert lint_positions(linter().lint_string(sql).violations) == ["2:1 SI03"]
+
+
+# --- SI04, whatever the core reports -------------------------------------------------------------
+
+
+def test_catalog_lookup_rule_reports_the_cores_si04_findings_without_fixing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SI04 places what analyze() reports (injected here, so the rule is tested apart from the detector),
+    and never applies a fix, even when the finding carries the rewrite's deletions."""
+    sql = "SELECT 1 FROM information_schema.tables\nWHERE table_schema = 'public' AND table_name = 't';\n"
+    literal = sql.index("'public'")
+
+    def analyze_with_lookup(text: str, schemas: object) -> list[Finding]:
+        assert text == sql
+        return [Finding(CATALOG_SCHEMA_LOOKUP, literal, literal + 8, "catalog lookup by schema name", ((literal, literal + 8),))]
+
+    rules = _manifest(SI04).rule_class.__module__  # imported by sqlfluff, after the plugin's config (see get_rules)
+    monkeypatch.setattr(f"{rules}.analyze", analyze_with_lookup)
+    monkeypatch.setattr(f"{rules}._last_scan", [None, None, None])
+    linted = linter().lint_string(sql, fix=True)
+    ours = [v for v in linted.violations if v.rule_code() in RULE_NAMES]
+    assert [(v.rule_code(), v.line_no, v.line_pos, v.desc(), v.fixable) for v in ours] == [
+        (SI04, 2, 22, "catalog lookup by schema name", False)
+    ]
+    assert linted.fix_string()[0] == sql
+
+
 # --- the sqlfluff command line ---------------------------------------------------------------------
 
 
@@ -160,16 +193,20 @@ def test_the_pre_commit_hook_entry_runs_these_rules(tmp_path: Path) -> None:
     hook = next(h for h in hooks if h["id"] == "drizzle-schema-sqlfluff")
     assert hook["language"] == "python" and hook["types"] == ["sql"]
     command, *arguments = hook["entry"].split()
-    assert command == "sqlfluff"
+    assert command == "drizzle-schema-isolation" and arguments == ["sqlfluff-lint"]
+
+    def hook_run(name: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*cli_command(command), *arguments, name], capture_output=True, text=True, cwd=tmp_path)
+
     (tmp_path / "bad.sql").write_text(DRIZZLE_FK, encoding="utf-8")
     (tmp_path / "good.sql").write_text(strip_schema(DRIZZLE_FK), encoding="utf-8")
-    bad = _sqlfluff(*arguments, "bad.sql", cwd=tmp_path)
+    bad = hook_run("bad.sql")
     assert bad.returncode == 1 and SI01 in bad.stdout, bad.stdout + bad.stderr
-    good = _sqlfluff(*arguments, "good.sql", cwd=tmp_path)
+    good = hook_run("good.sql")
     assert good.returncode == 0, good.stdout + good.stderr
     # Only our rules run: badly formatted but schema-free SQL passes.
     (tmp_path / "ugly.sql").write_text("select  A,b  FROM   t\n", encoding="utf-8")
-    assert _sqlfluff(*arguments, "ugly.sql", cwd=tmp_path).returncode == 0
+    assert hook_run("ugly.sql").returncode == 0
 
 
 def test_all_rules_together_still_remove_the_qualifiers(tmp_path: Path) -> None:

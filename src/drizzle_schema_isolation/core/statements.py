@@ -569,10 +569,7 @@ _ROLLS_BACK = frozenset({"ROLLBACK", "ABORT", "ROLLBACK AND CHAIN", "ABORT AND C
 _STARTS = frozenset({"BEGIN", "START TRANSACTION"})
 _SAVEPOINTS = frozenset({"SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT"})
 
-_TAIL = (
-    "Under `apply` the migration is not atomic: a failure after this point leaves what precedes it committed. "
-    "Move the statements that need their own transaction into a migration of their own."
-)
+_SPLIT_HINT = "Move what needs its own transaction into a migration of its own."
 
 
 def transaction_control_message(action: str) -> str:
@@ -581,29 +578,26 @@ def transaction_control_message(action: str) -> str:
         return (
             f"{action} in a migration commits the runner's transaction early: drizzle's migrator runs all pending "
             "migrations in one transaction, so everything before it is committed and what follows runs outside "
-            "that transaction (and outside the runner's SET LOCAL search_path, possibly in another schema). " + _TAIL
-        )
-    if action in _ROLLS_BACK:
-        return (
-            f"{action} in a migration throws away the runner's transaction: drizzle's migrator runs all pending "
-            "migrations in one transaction, so the earlier migrations' work is lost while their bookkeeping "
-            "continues, and what follows runs outside that transaction. Remove it; let a failing statement fail."
+            "that transaction (and outside its SET LOCAL search_path, possibly in another schema). `apply` takes "
+            "it as a commit point: the migration is not atomic, a failure after it leaves what precedes it "
+            "committed. " + _SPLIT_HINT
         )
     if action in _STARTS:
         return (
-            f"{action} in a migration does not start a transaction of its own: the runner already opened one "
-            "(PostgreSQL only warns), so it usually pairs with a COMMIT that ends the runner's transaction early. "
-            + _TAIL
+            f"{action} in a migration starts no transaction of its own: the runner already opened one (PostgreSQL "
+            "only warns, and `apply` ignores it), so it usually pairs with a COMMIT that ends the runner's "
+            "transaction early. " + _SPLIT_HINT
         )
     if action in _SAVEPOINTS:
         return (
-            f"{action} in a migration depends on the runner's transaction: it fails where the migration runs "
-            "outside a transaction block (`apply` runs migrations with statements such as CREATE INDEX "
-            "CONCURRENTLY that way). Remove it, or keep it out of such migrations."
+            f"{action} in a migration relies on the runner's transaction (drizzle's migrator and `apply` run it "
+            "inside one, where it works); it fails with no transaction around it, e.g. next to a statement that "
+            "must run outside a transaction block. Prefer a migration that succeeds or fails as a whole."
         )
     return (
-        f"{action} cannot run inside a transaction block and ends a prepared transaction outside the migration: "
-        "drizzle's migrator fails on it (SQLSTATE 25001). Run it outside the migrations."
+        f"{action} in a migration ends the runner's transaction without committing its work: drizzle's migrator "
+        "loses or breaks the pending migrations, and `apply` refuses the migration before anything runs. Remove "
+        "it; a failing statement already rolls the migration back."
     )
 
 
@@ -611,9 +605,8 @@ def no_transaction_block_message(action: str) -> str:
     """What a statement PostgreSQL refuses inside a transaction block does under a migration runner."""
     return (
         f"{action} cannot run inside a transaction block: drizzle's migrator runs every migration in one, so it "
-        "fails there (SQLSTATE 25001). `apply` runs such a migration outside a transaction, statement by "
-        "statement, so it is not atomic: a failure leaves the statements before it applied. Put it in a "
-        "migration of its own, with nothing else that must be atomic."
+        "fails there (SQLSTATE 25001). `apply` commits what precedes it and runs it alone, outside a "
+        "transaction, so the migration is not atomic. Put it in a migration of its own."
     )
 
 

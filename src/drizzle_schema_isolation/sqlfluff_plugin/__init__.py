@@ -23,13 +23,16 @@ FORBIDDEN_SCHEMAS = "forbidden_schemas"
 
 @hookimpl
 def get_rules() -> list[type[Any]]:
-    """The plugin's rules: SI01 (hardcoded qualifier, fixable) and SI02 (isolation hazard)."""
+    """The plugin's rules: SI01 (hardcoded qualifier, fixable), SI02 (isolation hazard), SI03 (non-atomic
+    migration) and SI04 (catalog lookup by schema name)."""
     from drizzle_schema_isolation.sqlfluff_plugin.rules import (
         Rule_SchemaIsolation_SI01,
         Rule_SchemaIsolation_SI02,
+        Rule_SchemaIsolation_SI03,
+        Rule_SchemaIsolation_SI04,
     )
 
-    return [Rule_SchemaIsolation_SI01, Rule_SchemaIsolation_SI02]
+    return [Rule_SchemaIsolation_SI01, Rule_SchemaIsolation_SI02, Rule_SchemaIsolation_SI03, Rule_SchemaIsolation_SI04]
 
 
 @hookimpl
@@ -48,7 +51,7 @@ def get_configs_info() -> dict[str, dict[str, Any]]:
             "definition": (
                 "Comma-separated names of the schemas that must not be written into the SQL, as "
                 "PostgreSQL stores them (``public``; quoted mixed-case names keep their case). "
-                "The search_path rule reads the same setting"
+                "The search_path and catalog_lookup rules read the same setting"
             ),
         },
     }

@@ -1,10 +1,10 @@
-"""The two sqlfluff rules. Both delegate detection to the project's core, which runs once per file.
+"""The sqlfluff rules (SI01-SI04). All delegate detection to the project's core, which runs once per file.
 
 sqlfluff's parse tree cannot see every qualifier: a ``DO`` body or a function body is one opaque
 ``quoted_literal``, ``nextval('public.seq'::regclass)`` hides a name in a string, and statements the
 postgres dialect does not know end up ``unparsable``. So the rules do not walk the tree looking for
-``"public".`` themselves: they run :func:`drizzle_schema_isolation.find_references` on the whole file
-(exactly what ``drizzle-schema-isolation check`` runs) and only use the tree to *place* each finding:
+``"public".`` or ``COMMIT`` themselves: they run :func:`drizzle_schema_isolation.core.analysis.analyze` on the
+whole file (exactly what ``drizzle-schema-isolation check`` runs) and only use the tree to *place* each finding:
 
 * the violation is anchored at the finding's exact start, so sqlfluff's line and position equal the
   CLI's 1-based line and column (in characters), also inside literals;
@@ -30,10 +30,13 @@ from sqlfluff.core.parser.markers import PositionMarker
 from sqlfluff.core.rules import BaseRule, LintFix, LintResult, RuleContext
 from sqlfluff.core.rules.crawlers import BaseCrawler, RootOnlyCrawler
 
-from drizzle_schema_isolation.core.finder import find_references, normalize_schemas
+from drizzle_schema_isolation.core.analysis import analyze
+from drizzle_schema_isolation.core.finder import normalize_schemas
 from drizzle_schema_isolation.core.findings import (
+    CATALOG_SCHEMA_LOOKUP,
     HARDCODED_SCHEMA,
     ISOLATION_HAZARD,
+    NON_ATOMIC,
     Finding,
 )
 from drizzle_schema_isolation.core.lexer import LexError
@@ -48,6 +51,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 HARDCODED_SCHEMA_NAME = "schema_isolation.hardcoded_schema"
 SEARCH_PATH_NAME = "schema_isolation.search_path"
+NON_ATOMIC_NAME = "schema_isolation.non_atomic"
+CATALOG_LOOKUP_NAME = "schema_isolation.catalog_lookup"
 GROUPS = ("all", "schema_isolation")
 
 
@@ -79,7 +84,7 @@ class _Scan(NamedTuple):
     error: LexError | None
 
 
-_last_scan: list[Any] = [None, None, None]  # text, schemas, _Scan: the two rules scan the same file in turn
+_last_scan: list[Any] = [None, None, None]  # text, schemas, _Scan: the rules scan the same file in turn
 
 
 def _scan(text: str, schemas: tuple[str, ...]) -> _Scan:
@@ -88,7 +93,7 @@ def _scan(text: str, schemas: tuple[str, ...]) -> _Scan:
     if last is not None and last_schemas == schemas and (last_text is text or last_text == text):
         return last
     try:
-        scan = _Scan(tuple(find_references(text, schemas)), None)
+        scan = _Scan(tuple(analyze(text, schemas)), None)
     except LexError as error:
         scan = _Scan((), error)
     _last_scan[:] = [text, schemas, scan]
@@ -428,3 +433,99 @@ class Rule_SchemaIsolation_SI02(_CoreRule, BaseRule):
     name = SEARCH_PATH_NAME
     groups = GROUPS
     _finding_code = ISOLATION_HAZARD
+
+
+class Rule_SchemaIsolation_SI03(_CoreRule, BaseRule):
+    """Non-atomic migration: a statement that breaks the migration's one transaction.
+
+    A migration runner (drizzle's migrator, ``drizzle-schema-isolation apply``) runs a migration in a
+    transaction so that it applies completely or not at all, with the schema pinned by ``SET LOCAL
+    search_path``. Three kinds of statement break that, and no deletion makes them safe, so the rule
+    reports them without a fix (a warning: it describes how the migration runs, not a leak):
+
+    * transaction control written into the migration (``COMMIT``, ``END``, ``BEGIN``, ``ROLLBACK``,
+      ``SAVEPOINT``, ``PREPARE TRANSACTION``...): a ``COMMIT`` ends the runner's transaction early, and
+      what follows runs outside it;
+    * statements PostgreSQL refuses inside a transaction block (``CREATE INDEX CONCURRENTLY``, ``DROP
+      INDEX CONCURRENTLY``, ``REINDEX ... CONCURRENTLY``, ``VACUUM``, ``ALTER SYSTEM``, ``CREATE
+      DATABASE``...): they fail under drizzle's migrator, and ``apply`` must run the migration without a
+      transaction;
+    * a label added by ``ALTER TYPE ... ADD VALUE`` and used later in the same migration before any
+      commit (``unsafe use of new value``, SQLSTATE 55P04).
+
+    Statements are found with the same exact lexer as ``drizzle-schema-isolation check``: a ``COMMIT``
+    inside a ``DO`` body, a comment or a string, the ``END`` of a ``CASE`` and ``REFRESH MATERIALIZED
+    VIEW CONCURRENTLY`` are not reported. To see these as warnings rather than errors, add
+    ``warnings = SchemaIsolation_SI03`` to the ``[sqlfluff]`` section.
+
+    **Anti-pattern**
+
+    The migration commits so that the new enum value can be used; everything after the ``COMMIT``
+    runs outside the runner's transaction.
+
+    .. code-block:: sql
+
+        ALTER TYPE "status" ADD VALUE 'archived';
+        COMMIT;
+        UPDATE "orders" SET "status" = 'archived' WHERE "closed";
+
+    **Best practice**
+
+    Add the value in one migration and use it in the next one; the runner commits between them.
+
+    .. code-block:: sql
+
+        -- 0007_status_archived.sql
+        ALTER TYPE "status" ADD VALUE 'archived';
+
+        -- 0008_archive_closed_orders.sql
+        UPDATE "orders" SET "status" = 'archived' WHERE "closed";
+    """
+
+    name = NON_ATOMIC_NAME
+    groups = GROUPS
+    _finding_code = NON_ATOMIC
+
+
+class Rule_SchemaIsolation_SI04(_CoreRule, BaseRule):
+    """Catalog lookup by schema name: an existence check that looks in the shared schema.
+
+    Hand-written migrations often test the catalog before changing something, comparing a column that
+    holds schema names (``table_schema``, ``schemaname``, ``nspname``, ``routine_schema``...) in
+    ``information_schema`` or ``pg_catalog`` with a forbidden schema's name. Run inside an isolated
+    schema, the check looks at ``public`` instead of the schema the migration works in, so the
+    migration skips or repeats its work. ``current_schema()`` is what such a check means. The rule
+    reports the literal without a fix (the rewrite changes what the query returns, so it is never
+    applied silently). The forbidden schemas are the ``forbidden_schemas`` of
+    ``schema_isolation.hardcoded_schema``.
+
+    **Anti-pattern**
+
+    The column exists in ``public``, so the migration never adds it to the tenant's table.
+
+    .. code-block:: sql
+
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                         WHERE table_schema = 'public' AND table_name = 'users' AND column_name = 'plan') THEN
+            ALTER TABLE "users" ADD COLUMN "plan" text;
+          END IF;
+        END $$;
+
+    **Best practice**
+
+    Look in the schema the migration runs in.
+
+    .. code-block:: sql
+
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                         WHERE table_schema = current_schema() AND table_name = 'users' AND column_name = 'plan') THEN
+            ALTER TABLE "users" ADD COLUMN "plan" text;
+          END IF;
+        END $$;
+    """
+
+    name = CATALOG_LOOKUP_NAME
+    groups = GROUPS
+    _finding_code = CATALOG_SCHEMA_LOOKUP
