@@ -20,7 +20,10 @@ from __future__ import annotations
 import calendar
 import hashlib
 import json
+import os
 import re
+import stat
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -43,8 +46,14 @@ LAYOUT_JOURNAL: Literal["0.x"] = "0.x"
 LAYOUT_FOLDERS: Literal["1.x"] = "1.x"
 Layout = Literal["0.x", "1.x"]
 
+MAX_FILE_BYTES = 256 * 1024 * 1024  # a migration larger than this is refused, not read (bounded memory)
+MAX_JOURNAL_BYTES = 64 * 1024 * 1024  # a 10,000-entry journal is about 1.5 MB
+
 _FOLDER_NAME = re.compile(r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})")
 _BOM = "\ufeff"
+_READ_CHUNK = 1024 * 1024
+_MAX_NAME_BYTES = 251  # NAME_MAX (255) minus ".sql"
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 class FolderError(Exception):
@@ -160,85 +169,314 @@ class MigrationFolder:
 
 
 def read_folder(folder: str | Path) -> MigrationFolder:
-    """Read ``folder`` in whichever layout it uses; raise :class:`FolderError` on anything unreadable."""
+    """Read ``folder`` in whichever layout it uses; raise :class:`FolderError` on anything unreadable.
+
+    Reading is linear in the number of entries and bounded in size, and never leaves the folder: see
+    :func:`_read_inside` for the rules every file passes before it is opened.
+    """
     path = Path(folder)
+    try:
+        return _read_any(path)
+    except OSError as error:  # e.g. EACCES while probing a child: one line, never a traceback
+        where = error.filename if error.filename is not None else path
+        raise FolderError(f"{show_path(where)}: {error.strerror or error}") from None
+
+
+def _read_any(path: Path) -> MigrationFolder:
     if not path.is_dir():
-        raise FolderError(f"{path}: not a folder" if path.exists() else f"{path}: no such folder")
+        raise FolderError(f"{show_path(path)}: not a folder" if path.exists() else f"{show_path(path)}: no such folder")
+    root = _resolved(path)
+    names = _list(path)
     journal = path / JOURNAL
-    migration_dirs = _migration_dirs(path)
-    if journal.is_file():
-        warnings: tuple[str, ...] = ()
+    migration_dirs, dir_warnings = _migration_dirs(path, names)
+    if os.path.lexists(journal):
+        migrations = _read_journal(path, root, journal)
+        warnings = _stray_warnings(path, names, migrations)
         if migration_dirs:
-            warnings = (
-                f"{path}: has both meta/_journal.json and <timestamp>_<name>/migration.sql folders; "
+            warnings.insert(
+                0,
+                f"{show_path(path)}: has both meta/_journal.json and <timestamp>_<name>/migration.sql folders; "
                 "using the journal (0.x layout) as drizzle-orm 0.x would",
             )
-        return MigrationFolder(path, LAYOUT_JOURNAL, _read_journal(path, journal), warnings)
+        return MigrationFolder(path, LAYOUT_JOURNAL, migrations, tuple(warnings))
     if migration_dirs:
-        return MigrationFolder(path, LAYOUT_FOLDERS, _read_folders(path, migration_dirs))
-    if (path / "meta").is_dir() or any(path.glob("*.sql")):
-        raise FolderError(f"{path}: no meta/_journal.json (0.x layout) and no <timestamp>_<name>/migration.sql (1.x layout)")
-    raise FolderError(f"{path}: not a drizzle migrations folder (no meta/_journal.json, no */migration.sql)")
+        return MigrationFolder(path, LAYOUT_FOLDERS, _read_folders(root, migration_dirs), tuple(dir_warnings))
+    if (path / "meta").is_dir() or any(name.endswith(".sql") for name in names):
+        raise FolderError(
+            f"{show_path(path)}: no meta/_journal.json (0.x layout) and no <timestamp>_<name>/migration.sql (1.x layout)"
+        )
+    raise FolderError(f"{show_path(path)}: not a drizzle migrations folder (no meta/_journal.json, no */migration.sql)")
 
 
-def _migration_dirs(path: Path) -> list[Path]:
-    return [child for child in path.iterdir() if child.is_dir() and (child / MIGRATION_FILE).is_file()]
-
-
-def _read_text(file: Path) -> tuple[bytes, str]:
+def _list(path: Path) -> list[str]:
+    """The folder's entry names, once (every later decision uses this one listing: linear time)."""
     try:
-        data = file.read_bytes()
-    except FileNotFoundError:
-        raise FolderError(f"{file}: missing") from None
+        return sorted(os.listdir(path))
     except OSError as error:
-        raise FolderError(f"{file}: {error.strerror or error}") from None
+        raise FolderError(f"{show_path(path)}: cannot list the folder: {error.strerror or error}") from None
+
+
+def _migration_dirs(path: Path, names: list[str]) -> tuple[list[Path], list[str]]:
+    """1.x migration folders (those holding a ``migration.sql`` entry), and warnings for look-alikes without one.
+
+    ``migration.sql`` only has to exist (``lexists``): a FIFO or an outside symlink under that name is a
+    migration drizzle would try to read, so it must fail loudly when read rather than vanish silently.
+    """
+    found: list[Path] = []
+    warnings: list[str] = []
+    for name in names:
+        child = path / name
+        if not child.is_dir():
+            continue
+        if os.path.lexists(child / MIGRATION_FILE):
+            found.append(child)
+        elif _FOLDER_NAME.match(name) or os.path.lexists(child / "snapshot.json"):
+            warnings.append(f"{show_path(child)}: no {MIGRATION_FILE}, drizzle will never apply it")
+    return found, warnings
+
+
+def _stray_warnings(path: Path, names: list[str], migrations: tuple[Migration, ...]) -> list[str]:
+    """One warning per ``.sql`` file the journal does not list: drizzle only ever reads what the journal names."""
+    listed = {m.path.name for m in migrations}
+    return [
+        f"{show_path(path / name)}: not in {JOURNAL.as_posix()}, drizzle will never apply it"
+        for name in names
+        if name.endswith(".sql") and name not in listed
+    ]
+
+
+# ------------------------------------------------------------------------------------------ safe reading
+
+
+class _Missing(Exception):
+    """The file does not exist (the caller says which journal entry or folder named it)."""
+
+
+def _resolved(file: Path) -> Path:
     try:
-        return data, data.decode("utf-8")
+        return file.resolve()
+    except (RuntimeError, OSError):  # RuntimeError: symlink loop before Python 3.13
+        raise FolderError(f"{show_path(file)}: a symlink loop (or an unresolvable path); not read") from None
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _read_inside(root: Path, file: Path, limit: int | None = None) -> tuple[bytes, str]:
+    """Read ``file`` (bytes and text) only if it is a regular file inside ``root`` and at most ``limit`` bytes.
+
+    drizzle builds ``${folder}/${tag}.sql``, so a hostile journal, a symlink or a FIFO could make a naive
+    reader read (and show, and apply) a file from anywhere, or block forever. In order: the path must exist
+    (else :class:`_Missing`), resolve (symlinks followed) to a place inside ``root``, be a regular file
+    before it is opened (a FIFO is never opened), still be one after opening (``O_NOFOLLOW`` on the
+    resolved path, ``O_NONBLOCK`` against a swap), and end within ``limit`` bytes.
+    """
+    if not os.path.lexists(file):
+        raise _Missing(str(file))
+    target = _resolved(file)
+    if not _is_within(target, root):
+        raise FolderError(f"{show_path(file)}: resolves to {show_path(target)}, outside the migrations folder; not read")
+    try:
+        kind = _kind(os.stat(target).st_mode)
+    except FileNotFoundError:
+        raise FolderError(f"{show_path(file)}: a symlink to {show_path(target)}, which does not exist") from None
+    if kind != "regular file":
+        raise FolderError(f"{show_path(file)}: is a {kind}, not a regular file; not read")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(target, flags)
+    except OSError as error:
+        raise FolderError(f"{show_path(file)}: {error.strerror or error}") from None
+    try:
+        if _kind(os.fstat(descriptor).st_mode) != "regular file":
+            raise FolderError(f"{show_path(file)}: changed while being read; not read")
+        data = _read_bounded(descriptor, file, MAX_FILE_BYTES if limit is None else limit)
+    finally:
+        os.close(descriptor)
+    return data, _decode(file, data)
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISREG, "regular file"),
+        (stat.S_ISDIR, "folder"),
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+    ):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def _read_bounded(descriptor: int, file: Path, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        try:
+            chunk = os.read(descriptor, min(_READ_CHUNK, limit + 1 - size))
+        except OSError as error:
+            raise FolderError(f"{show_path(file)}: {error.strerror or error}") from None
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise FolderError(f"{show_path(file)}: larger than {limit:,} bytes; not read")
+
+
+def _decode(file: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        raise FolderError(f"{file}: not valid UTF-8 (byte 0x{data[error.start]:02x} at line {line})") from None
+        raise FolderError(
+            f"{show_path(file)}: not valid UTF-8 (byte 0x{data[error.start]:02x} at line {line})"
+        ) from None
 
 
-def _read_journal(folder: Path, journal: Path) -> tuple[Migration, ...]:
-    _, text = _read_text(journal)
+# ------------------------------------------------------------------------------------------ 0.x journal
+
+
+def _read_journal(folder: Path, root: Path, journal: Path) -> tuple[Migration, ...]:
+    entries = _journal_entries(root, journal)
+    checked = [_checked_entry(journal, index, entry) for index, entry in enumerate(entries)]
+    missing = [(index, tag) for index, (tag, _, _) in enumerate(checked) if not os.path.lexists(folder / f"{tag}.sql")]
+    if missing:
+        index, tag = missing[0]
+        more = f" ({len(missing) - 1} more entries name missing files)" if len(missing) > 1 else ""
+        raise FolderError(
+            f"{show_path(journal)}: entry {index} ({show_text(tag)}) names {show_text(tag)}.sql, which does not exist{more}"
+        )
+    migrations: list[Migration] = []
+    for tag, when, breakpoints in checked:
+        file = folder / f"{tag}.sql"
+        try:
+            data, text = _read_inside(root, file)
+        except _Missing:  # removed since we looked: same message as above
+            raise FolderError(f"{show_path(journal)}: names {show_text(tag)}.sql, which does not exist") from None
+        migrations.append(Migration(tag, file, when, data, text, breakpoints))
+    return tuple(migrations)
+
+
+def _journal_entries(root: Path, journal: Path) -> list[object]:
+    try:
+        _, text = _read_inside(root, journal, MAX_JOURNAL_BYTES)
+    except _Missing:
+        raise FolderError(f"{show_path(journal)}: missing (a symlink to nothing?)") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise FolderError(f"{journal}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}") from None
+        raise FolderError(
+            f"{show_path(journal)}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from None
+    except RecursionError:
+        raise FolderError(f"{show_path(journal)}: nested too deeply to be a drizzle journal") from None
+    except ValueError:  # e.g. an integer beyond Python's digit limit
+        raise FolderError(f"{show_path(journal)}: invalid JSON (a number too large to read)") from None
     entries = document.get("entries") if isinstance(document, dict) else None
     if not isinstance(entries, list):
-        raise FolderError(f"{journal}: no 'entries' list")
-    migrations: list[Migration] = []
-    for index, entry in enumerate(entries):
-        where = f"{journal}: entry {index}"
-        if not isinstance(entry, dict):
-            raise FolderError(f"{where} is not an object")
-        tag, when = entry.get("tag"), entry.get("when")
-        if not isinstance(tag, str) or not tag:
-            raise FolderError(f"{where} has no 'tag'")
-        if isinstance(when, bool) or not isinstance(when, int):
-            raise FolderError(f"{where} ({tag}) has no integer 'when'")
-        file = folder / f"{tag}.sql"
-        data, sql_text = _read_text(file)
-        migrations.append(Migration(tag, file, when, data, sql_text, bool(entry.get("breakpoints", True))))
-    return tuple(migrations)
+        raise FolderError(f"{show_path(journal)}: no 'entries' list")
+    return entries
+
+
+def _checked_entry(journal: Path, index: int, entry: object) -> tuple[str, int, bool]:
+    """``(tag, when, breakpoints)`` of one journal entry, or a FolderError naming the entry."""
+    where = f"{show_path(journal)}: entry {index}"
+    if not isinstance(entry, dict):
+        raise FolderError(f"{where} is not an object")
+    tag, when = entry.get("tag"), entry.get("when")
+    if not isinstance(tag, str) or not tag:
+        raise FolderError(f"{where} has no 'tag'")
+    problem = name_problem(tag)
+    if problem is not None:
+        raise FolderError(
+            f"{where} ({show_text(tag)}): the tag {problem}; drizzle-kit writes file names like 0000_name"
+        )
+    if isinstance(when, bool) or not isinstance(when, int):
+        raise FolderError(f"{where} ({show_text(tag)}) has no integer 'when'")
+    if not -(2**63) <= when < 2**63:
+        raise FolderError(f"{where} ({show_text(tag)}): 'when' does not fit PostgreSQL's bigint created_at")
+    return tag, when, bool(entry.get("breakpoints", True))
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` (a journal tag or a 1.x folder name) cannot name a migration file, or ``None``.
+
+    drizzle-kit writes ``<index or timestamp>_<words>``; we accept any single file name component that
+    encodes as UTF-8 and holds nothing that would change what a path, a terminal or a SQL comment means:
+    no path separator, no ``.``/``..``, no control or format characters (newline, NUL, bidi overrides),
+    no unpaired surrogates (from JSON ``\\ud800`` escapes or non-UTF-8 bytes on disk).
+    """
+    if name in (".", ".."):
+        return "is not a file name"
+    for char in name:
+        if char in "/\\":
+            return "contains a path separator"
+        category = unicodedata.category(char)
+        if category == "Cs":
+            return f"is not valid UTF-8 (unpaired surrogate U+{ord(char):04X})"
+        if category in _FORBIDDEN_CATEGORIES:
+            return f"contains the control character U+{ord(char):04X}"
+    if len(name.encode("utf-8")) > _MAX_NAME_BYTES:
+        return f"is longer than {_MAX_NAME_BYTES} bytes"
+    return None
+
+
+# ------------------------------------------------------------------------------------------ 1.x folders
 
 
 def folder_millis(name: str) -> int:
     """drizzle 1.x's ``formatToMillis``: the 14-digit UTC prefix of a folder name in milliseconds."""
     match = _FOLDER_NAME.match(name)
     if match is None:
-        raise FolderError(f"{name}: a 1.x migration folder name must start with YYYYMMDDHHMMSS")
+        raise FolderError(f"{show_text(name)}: a 1.x migration folder name must start with YYYYMMDDHHMMSS")
     year, month, day, hour, minute, second = (int(part) for part in match.groups())
     if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 59):
-        raise FolderError(f"{name}: {match.group(0)} is not a valid UTC timestamp")
+        raise FolderError(f"{show_text(name)}: {match.group(0)} is not a valid UTC timestamp")
     return calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)) * 1000
 
 
-def _read_folders(folder: Path, dirs: list[Path]) -> tuple[Migration, ...]:
+def _read_folders(root: Path, dirs: list[Path]) -> tuple[Migration, ...]:
     migrations: list[Migration] = []
     for child in sorted(dirs, key=lambda d: d.name):
+        problem = name_problem(child.name)
+        if problem is not None:
+            raise FolderError(f"{show_path(child)}: the folder name {problem}")
         file = child / MIGRATION_FILE
-        data, text = _read_text(file)
-        migrations.append(Migration(child.name, file, folder_millis(child.name), data, text, True))
+        created_at = folder_millis(child.name)
+        try:
+            data, text = _read_inside(root, file)
+        except _Missing:
+            raise FolderError(f"{show_path(file)}: missing") from None
+        migrations.append(Migration(child.name, file, created_at, data, text, True))
     return tuple(migrations)
+
+
+# ------------------------------------------------------------------------------------------ display
+
+
+def show_text(text: str) -> str:
+    """``text`` on one line and encodable anywhere: non-printable characters as ``\\xNN``/``\\uNNNN`` escapes."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escape(char) for char in text)
+
+
+def show_path(path: str | Path) -> str:
+    """A path for a message: its bytes on disk as UTF-8 where valid, ``\\xNN`` for the rest, one line."""
+    text = os.fspath(path)
+    try:
+        text = os.fsencode(text).decode("utf-8", "backslashreplace")
+    except UnicodeError:  # a lone surrogate that surrogateescape cannot encode (from JSON, not from disk)
+        pass
+    return show_text(text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
