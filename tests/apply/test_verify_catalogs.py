@@ -365,11 +365,14 @@ def test_extension_in_any_schema(db_url: str, tmp_path: Path) -> None:
     assert found == ["extension tenant.pg_trgm"]
 
 
-def test_extension_objects_in_public(db_url: str, tmp_path: Path) -> None:
-    found = reported(db_url, tmp_path, "SET search_path TO public", "CREATE EXTENSION pg_trgm")
-    assert "extension public.pg_trgm" in found
-    assert "function public.similarity (text, text)" in found and "operator public.%(pg_catalog.text,pg_catalog.text)" in found
-    assert "operator class public.gin_trgm_ops USING gin" in found
+def test_extension_objects_in_public_are_reported_as_the_extension(db_url: str, tmp_path: Path) -> None:
+    found = reported(db_url, tmp_path, "SET search_path TO public", "CREATE EXTENSION pg_trgm", "CREATE FUNCTION mine() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+    assert found == ["extension public.pg_trgm", "function public.mine ()"]
+
+
+def test_members_of_an_existing_extension_are_still_watched(db_url: str, tmp_path: Path) -> None:
+    found = reported(db_url, tmp_path, "GRANT USAGE ON LANGUAGE plpgsql TO PUBLIC", "ALTER FUNCTION pg_catalog.plpgsql_validator(oid) COST 2")
+    assert found == ["changed function pg_catalog.plpgsql_validator (oid)", "privilege change on language plpgsql"]
 
 
 def test_large_object_language_and_access_method(db_url: str, tmp_path: Path) -> None:

@@ -33,8 +33,10 @@ def row(
     members: str | None = None,
     comment: str | None = None,
     note: str = "",
+    extension: str | None = None,
 ) -> Row:
-    return Row(facet, kind, schema, name, args, (schema,) if scope is None else scope, owner, acl, definition, members, comment, note, False)
+    scope = (schema,) if scope is None else scope
+    return Row(facet, kind, schema, name, args, scope, owner, acl, definition, members, comment, note, False, extension)
 
 
 def snapshot(*rows: Row) -> Snapshot:
@@ -92,6 +94,17 @@ def test_a_rewritten_row_alone_is_a_change() -> None:
     family = row("operator family", "integer_ops USING btree", schema="pg_catalog", definition="1")
     assert described(snapshot(family), snapshot(family._replace(definition="900"))) == [
         "changed operator family pg_catalog.integer_ops USING btree"
+    ]
+
+
+def test_objects_of_a_new_extension_are_reported_as_the_extension() -> None:
+    extension = row("extension", "pg_trgm", schema="public", scope=())
+    member = row("function", "similarity", schema="public", args="text, text", extension="pg_trgm")
+    assert described(snapshot(), snapshot(extension, member)) == ["extension public.pg_trgm"]
+    assert described(snapshot(extension, member), snapshot()) == ["dropped extension public.pg_trgm"]
+    regranted = member._replace(acl="{=X/postgres}")
+    assert described(snapshot(extension, member), snapshot(extension, regranted)) == [
+        "privilege change on function public.similarity (text, text)"
     ]
 
 
@@ -177,7 +190,7 @@ class _Connection:
 
     def execute(self, query: str, *args: Any, **kwargs: Any) -> _Result:
         self.queries.append(query)
-        return _Result([("", "table", "public", "t", "", ["public"], "postgres", None, "700", None, None, "", False)])
+        return _Result([("", "table", "public", "t", "", ["public"], "postgres", None, "700", None, None, "", False, None)])
 
 
 def test_a_snapshot_is_one_query() -> None:

@@ -127,7 +127,7 @@ class Row(NamedTuple):
     ``xmin`` of the rows folded into it, ``comment`` the hash of its comment(s); ``note`` is shown to
     people, never compared.
     ``shared_user_object`` marks entries of cluster-wide catalogs made after initdb (see
-    :func:`outside_objects` without ``before``).
+    :func:`outside_objects` without ``before``); ``extension`` names the extension the object belongs to.
     """
 
     facet: str
@@ -143,6 +143,7 @@ class Row(NamedTuple):
     comment: str | None
     note: str
     shared_user_object: bool
+    extension: str | None = None
 
     @property
     def key(self) -> RowKey:
@@ -169,7 +170,7 @@ _ROW = (
     "SELECT ({facet})::text, coalesce(({kind})::text, ''), coalesce(({schema})::text, ''), coalesce(({name})::text, ''), "
     "coalesce(({args})::text, ''), coalesce(({scope})::text[], ARRAY[]::text[]), ({owner})::text, ({acl})::text, "
     "({definition})::text, ({members})::text, ({comment})::text, coalesce(({note})::text, ''), "
-    "coalesce(({shared})::boolean, false)"
+    "coalesce(({shared})::boolean, false), ({extension})::text"
 )
 _NO_SCOPE = "ARRAY[]::text[]"
 _USER_OID = f"x.oid >= {FIRST_NORMAL_OBJECT_ID}"
@@ -200,10 +201,11 @@ def _select(
     comment: str = "NULL",
     note: str = "''",
     shared: str = "false",
+    extension: str = "NULL",
 ) -> str:
     head = _ROW.format(
         facet=facet, kind=kind, schema=schema, name=name, args=args, scope=scope, owner=owner, acl=acl,
-        definition=definition, members=members, comment=comment, note=note, shared=shared,
+        definition=definition, members=members, comment=comment, note=note, shared=shared, extension=extension,
     )
     return f"{head}\n  {rest}"
 
@@ -245,6 +247,14 @@ def _comment_join(catalog: str, oid: str = "x.oid") -> str:
     )
 
 
+def _member_join(catalog: str) -> str:
+    """A ``LEFT JOIN`` giving ``ext.name``, the extension the object is a member of (``CREATE EXTENSION`` made it)."""
+    return (
+        "LEFT JOIN (SELECT e.objid, ex.extname::text AS name FROM pg_catalog.pg_depend e JOIN pg_catalog.pg_extension ex ON ex.oid = e.refobjid "
+        f"WHERE e.deptype = 'e' AND e.classid = 'pg_catalog.{catalog}'::pg_catalog.regclass) ext ON ext.objid = x.oid"
+    )
+
+
 def _identified(catalog: str) -> str:
     return f"CROSS JOIN LATERAL pg_catalog.pg_identify_object('pg_catalog.{catalog}'::pg_catalog.regclass, x.oid, 0) i"
 
@@ -264,9 +274,10 @@ def _namespaced(catalog: str, namespace: str, owner: str | None, members: Sequen
         definition=_XMIN,
         members=_folded(*(f"m{index}.def" for index in range(len(members)))),
         comment="dc.def",
+        extension="ext.name",
         rest=(
             f"FROM pg_catalog.{catalog} x JOIN pg_catalog.pg_namespace n ON n.oid = x.{namespace} {_identified(catalog)}\n"
-            f"  {_comment_join(catalog)} {joins}\n"
+            f"  {_comment_join(catalog)} {_member_join(catalog)} {joins}\n"
             f"  WHERE {_NOT_TEMP.format(n='n')}"
         ),
     )
@@ -284,6 +295,7 @@ def _global(
     extra: Sequence[str] = (),
 ) -> str:
     """A probe for a catalog whose rows have no schema (their ``scope`` decides, usually: always outside)."""
+    local = None if catalog in _SHARED_COMMENTED else _member_join(catalog)
     return _select(
         kind="i.type",
         name="i.identity",
@@ -294,7 +306,8 @@ def _global(
         members=_folded(*extra),
         comment="dc.def",
         shared=shared,
-        rest=f"FROM pg_catalog.{catalog} x {_identified(catalog)} {_comment_join(catalog)} {joins}\n  WHERE {where}",
+        extension="NULL" if local is None else "ext.name",
+        rest=f"FROM pg_catalog.{catalog} x {_identified(catalog)} {_comment_join(catalog)} {local or ''} {joins}\n  WHERE {where}",
     )
 
 
@@ -324,7 +337,8 @@ def _schemas() -> str:
         acl="x.nspacl",
         definition=_XMIN,
         comment="dc.def",
-        rest=f"FROM pg_catalog.pg_namespace x {_comment_join('pg_namespace')} WHERE {_NOT_TEMP.format(n='x')}",
+        extension="ext.name",
+        rest=f"FROM pg_catalog.pg_namespace x {_comment_join('pg_namespace')} {_member_join('pg_namespace')} WHERE {_NOT_TEMP.format(n='x')}",
     )
 
 
@@ -350,13 +364,14 @@ def _relations() -> str:
         definition=_XMIN,
         members=_folded("att.def", "con.def", "ad.def", "s.xmin::text", "ix.xmin::text"),
         comment="dc.def",
+        extension="ext.name",
         rest=(
             "FROM pg_catalog.pg_class x JOIN pg_catalog.pg_namespace n ON n.oid = x.relnamespace\n"
             f"  LEFT JOIN {attributes} att ON att.attrelid = x.oid\n"
             f"  LEFT JOIN {_members('pg_constraint', 'conrelid', 'm.conrelid <> 0')} con ON con.owner_oid = x.oid\n"
             f"  LEFT JOIN {_members('pg_attrdef', 'adrelid')} ad ON ad.owner_oid = x.oid\n"
             "  LEFT JOIN pg_catalog.pg_sequence s ON s.seqrelid = x.oid LEFT JOIN pg_catalog.pg_index ix ON ix.indexrelid = x.oid\n"
-            f"  {_comment_join('pg_class')}\n"
+            f"  {_comment_join('pg_class')} {_member_join('pg_class')}\n"
             f"  WHERE n.nspname <> 'pg_toast' AND {_NOT_TEMP.format(n='n')}"
         ),
     )
@@ -375,11 +390,12 @@ def _types() -> str:
         definition=_XMIN,
         members=_folded("e.def", "con.def", "rg.xmin::text"),
         comment="dc.def",
+        extension="ext.name",
         rest=(
             "FROM pg_catalog.pg_type x JOIN pg_catalog.pg_namespace n ON n.oid = x.typnamespace\n"
             f"  LEFT JOIN {_members('pg_enum', 'enumtypid')} e ON e.owner_oid = x.oid\n"
             f"  LEFT JOIN {_members('pg_constraint', 'contypid', 'm.contypid <> 0')} con ON con.owner_oid = x.oid\n"
-            f"  LEFT JOIN pg_catalog.pg_range rg ON rg.rngtypid = x.oid {_comment_join('pg_type')}\n"
+            f"  LEFT JOIN pg_catalog.pg_range rg ON rg.rngtypid = x.oid {_comment_join('pg_type')} {_member_join('pg_type')}\n"
             f"  WHERE x.typrelid = 0 AND x.typtype <> 'm' AND n.nspname <> 'pg_toast' AND {_NOT_TEMP.format(n='n')}\n"
             "    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type el WHERE el.typarray = x.oid)"
         ),
@@ -398,9 +414,10 @@ def _routines() -> str:
         definition=_XMIN,
         members=_folded("g.xmin::text"),
         comment="dc.def",
+        extension="ext.name",
         rest=(
             "FROM pg_catalog.pg_proc x JOIN pg_catalog.pg_namespace n ON n.oid = x.pronamespace\n"
-            f"  LEFT JOIN pg_catalog.pg_aggregate g ON g.aggfnoid = x.oid {_comment_join('pg_proc')}\n"
+            f"  LEFT JOIN pg_catalog.pg_aggregate g ON g.aggfnoid = x.oid {_comment_join('pg_proc')} {_member_join('pg_proc')}\n"
             f"  WHERE {_NOT_TEMP.format(n='n')}"
         ),
     )
@@ -658,13 +675,16 @@ def snapshot_query(server_version_num: int) -> str:
 
 
 def take_snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
-    """Every catalog entry a migration can write, as ``conn`` sees it now: one query, one round trip."""
+    """Every catalog entry a migration can write, as ``conn`` sees it now: one query, one round trip.
+
+    The query is prepared, so a second snapshot on the same connection (``verify_folder``) skips planning.
+    """
     version = int(conn.info.server_version)
-    rows = conn.execute(snapshot_query(version), prepare=False).fetchall()
+    rows = conn.execute(snapshot_query(version), prepare=True).fetchall()  # planned once per connection
     snapshot: dict[RowKey, Row] = {}
-    for facet, kind, schema, name, args, scope, owner, acl, definition, members, comment, note, shared in rows:
+    for facet, kind, schema, name, args, scope, owner, acl, definition, members, comment, note, shared, extension in rows:
         key = (facet, kind, schema, name, args)
-        snapshot[key] = Row(*key, tuple(s for s in scope if s), owner, acl, definition, members, comment, note, shared)
+        snapshot[key] = Row(*key, tuple(s for s in scope if s), owner, acl, definition, members, comment, note, shared, extension)
     return Snapshot(snapshot, str(conn.info.parameter_status("server_version") or version), version)
 
 
@@ -674,16 +694,26 @@ def take_snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
 def compare(before: Snapshot, after: Snapshot, schema: str) -> list[Outside]:
     """Every difference between two snapshots that does not belong to ``schema``, plus the static checks."""
     found: list[Outside] = []
+    came_and_went = _extensions_created_or_dropped(before, after)
     for key in before.rows.keys() | after.rows.keys():
         old, new = before.rows.get(key), after.rows.get(key)
         row = new or old
         assert row is not None
+        if (old is None or new is None) and row.extension in came_and_went:
+            continue  # reported once, as the extension (which says the schema its objects went into)
         if row.facet == "reference":
             if new is not None and _leaves(new, schema):
                 found.append(Outside(new.kind, new.schema, new.name, new.args))
         elif schema not in row.scope:
             found.extend(_changes(old, new))
     return sorted(set(found), key=Outside.sort_key)
+
+
+def _extensions_created_or_dropped(before: Snapshot, after: Snapshot) -> set[str]:
+    def names(snapshot: Snapshot) -> set[str]:
+        return {row.name for row in snapshot.rows.values() if row.kind == "extension" and not row.facet}
+
+    return names(before) ^ names(after)
 
 
 def _leaves(row: Row, schema: str) -> bool:
