@@ -124,6 +124,26 @@ def test_a_file_replaced_or_removed_meanwhile_is_not_written(tmp_path: Path) -> 
     assert temporaries(tmp_path) == []
 
 
+def test_files_are_written_while_later_ones_are_still_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """File by file: with room for one pending write, file k is on disk before file k + 2 is even scanned."""
+    paths = [tmp_path / f"{index:04d}.sql" for index in range(6)]
+    for path in paths:
+        path.write_text(DRIZZLE_SQL)
+    monkeypatch.setattr(cli, "MAX_PENDING_WRITES", 1)
+    real = cli.find_references
+    seen_on_disk: list[list[str]] = []
+
+    def find(text: str, schemas: tuple[str, ...]) -> list[Finding]:
+        seen_on_disk.append([path.read_text() for path in paths])
+        return real(text, schemas)
+
+    monkeypatch.setattr(cli, "find_references", find)
+    assert run("fix", *map(str, paths))[0] == 1
+    for scan, contents in enumerate(seen_on_disk):
+        assert contents[: max(0, scan - 1)] == [FIXED_SQL] * max(0, scan - 1)
+    assert [path.read_text() for path in paths] == [FIXED_SQL] * 6
+
+
 # --- ownership -----------------------------------------------------------------------------------
 
 
@@ -233,7 +253,7 @@ main(sys.argv[2:])
 
 
 @pytest.mark.parametrize("count", [1, 40], ids=["inline", "threads"])
-@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT", "SIGHUP"])
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1"])
 def test_a_signal_removes_every_temporary_file(tmp_path: Path, count: int, signal_name: str) -> None:
     folder = tmp_path / "drizzle"
     folder.mkdir()

@@ -59,8 +59,9 @@ LAZY_COMMANDS = {
     "apply": ("drizzle_schema_isolation.apply_cli", "apply_command"),
     "verify": ("drizzle_schema_isolation.apply_cli", "verify_command"),
 }
-#: Signals after which ``fix`` removes its temporary files and exits with 128 + the signal number.
-CLEANUP_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP")
+#: Signals after which ``fix`` removes its temporary files and exits with 128 + the signal number: every
+#: catchable signal whose default action ends the process and that people or tools send (not SIGKILL).
+CLEANUP_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM")
 #: Files ``fix`` writes in parallel (overlapping their fsyncs) and files it holds in memory waiting to be written.
 WRITE_THREADS = 8
 MAX_PENDING_WRITES = 32
@@ -381,7 +382,8 @@ class _Writer:
 
 @contextmanager
 def _cleaned_up_on_signals(replacer: Replacer) -> Iterator[None]:
-    """On SIGTERM, SIGINT or SIGHUP: remove every temporary file, say so in one line, exit 128 + the signal.
+    """On SIGTERM, SIGINT, SIGHUP (and the others of ``CLEANUP_SIGNALS``): remove every temporary file, say so
+    in one line, exit 128 + the signal.
 
     Files already renamed are completely fixed, the others untouched. Signals that were ignored when
     the command started (``nohup``) stay ignored. Outside the main thread (embedded use) nothing is installed.

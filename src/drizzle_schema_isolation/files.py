@@ -129,7 +129,7 @@ def _printable_char(char: str) -> str:
     code = ord(char)
     if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
         return f"\\x{code - 0xDC00:02x}"
-    return repr(char)[1:-1] if char != "'" else char
+    return repr(char)[1:-1]
 
 
 def is_sql_name(path: str) -> bool:
