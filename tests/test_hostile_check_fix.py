@@ -291,3 +291,20 @@ def test_generated_names_and_contents_end_orderly(tmp_path: Path, name: bytes, c
     if verb == "check" or result.exit_code != 1:
         assert after == content  # check never writes; fix writes only files it reports as fixed (exit 1)
     assert not [entry for entry in os.listdir(folder) if entry.endswith(".tmp")]
+
+
+def test_the_terminal_view_of_a_huge_line_shows_a_window_around_each_finding(tmp_path: Path) -> None:
+    """Each finding shows at most about 200 characters of its line, so 10,000 findings on one line stay cheap."""
+    line = "DROP TABLE " + ", ".join(f'"public"."t{index}"' for index in range(10_000)) + ";"
+    path = tmp_path / "one-line.sql"
+    path.write_text(line + "\n")
+    result = command("check", "--show-source", "--color", "never", str(path))
+    assert_orderly(result, expected={1})
+    out = result.stdout.decode()
+    shown = [row for row in out.splitlines() if row.startswith("    1 | ")]
+    assert len(shown) == 10_000 and max(map(len, shown)) < 260
+    first, last = shown[0], shown[-1]
+    assert first.startswith('    1 | DROP TABLE "public"."t0", ') and first.endswith("\u2026")
+    assert last.startswith("    1 | \u2026") and last.endswith('"public"."t9999";')
+    carets = [row for row in out.splitlines() if row.lstrip(" ").startswith("| ") and "^" in row]
+    assert carets[1] == "      | " + " " * len('DROP TABLE "public"."t0", ') + "^" * len('"public".')

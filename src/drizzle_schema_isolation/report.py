@@ -20,6 +20,8 @@ HELP = {
 }
 HAZARD_HELP = "not fixed automatically: rewrite this statement so it does not depend on a fixed schema"
 FIX_COMMAND = "drizzle-schema-isolation fix"
+#: Characters shown on each side of a finding in the terminal view of a long line.
+SOURCE_CONTEXT = 100
 
 
 class Located(NamedTuple):
@@ -113,11 +115,17 @@ def rich_block(item: Located, text: str, index: LineIndex, style: Style) -> str:
     label = style.yellow(_label(finding)) if _label(finding) else ""
     header = f"{style.bold(f'{item.path}:{item.line}:{item.column}:')} {code}{fixable} {label}{one_line(finding.message)}"
     line_start, line_end = index.line_span(item.line, text)
-    source = _visible_source(text[line_start:line_end])
     end_line, _ = index.position(max(finding.start, finding.end - 1))
-    span_end = finding.end if end_line == item.line else line_end
-    marker_start = finding.start - line_start
-    marker_length = max(1, min(span_end, line_end) - finding.start)
+    span_end = min(finding.end if end_line == item.line else line_end, line_end)
+    # A long line (minified SQL, a huge literal) is shown around the span only: the output stays readable
+    # and each finding costs the same whatever the line's length.
+    shown_start = max(line_start, finding.start - SOURCE_CONTEXT)
+    shown_end = min(line_end, max(span_end, finding.start + 1) + SOURCE_CONTEXT)
+    before = "\u2026" if shown_start > line_start else ""
+    after = "\u2026" if shown_end < line_end else ""
+    source = before + _visible_source(text[shown_start:shown_end]) + after
+    marker_start = len(before) + finding.start - shown_start
+    marker_length = max(1, min(span_end, shown_end) - finding.start)
     # Tabs keep their width in the marker line so the carets stay under the span.
     padding = "".join("\t" if c == "\t" else " " for c in source[:marker_start])
     gutter = f"{item.line:>5} | "
