@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import psycopg.conninfo
 import pytest
 from apply_support import DATA, migration_folders
 from psycopg import sql
@@ -146,8 +147,11 @@ def test_roles_memberships_and_role_settings(cluster: ClusterNames, db_url: str,
         f"CREATE ROLE {reader}",
         f"GRANT pg_read_all_data TO {reader}",
         f"ALTER ROLE {reader} SET search_path TO public",
+        f"DO $$BEGIN EXECUTE format('ALTER ROLE {reader} IN DATABASE %I SET work_mem = %L', current_database(), '8MB'); END$$",
     )
+    database = psycopg.conninfo.conninfo_to_dict(db_url)["dbname"]
     assert found == [
+        f"database role setting work_mem=8MB (role {reader} in database {database})",
         f"role {reader}",
         f"role membership {reader} in pg_read_all_data (granted by {current_user(db_url)})",
         f"role setting search_path=public (role {reader})",
@@ -194,9 +198,8 @@ def test_database_setting_from_a_do_block(db_url: str, tmp_path: Path) -> None:
         db_url, tmp_path,
         "DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET search_path TO public', current_database()); END$$",
     )
-    database = db_url.rsplit("dbname=", 1)[-1].split()[0] if "dbname=" in db_url else ""
-    assert len(found) == 1 and found[0].startswith("database setting search_path=public (database ")
-    assert database in found[0]
+    database = psycopg.conninfo.conninfo_to_dict(db_url)["dbname"]
+    assert found == [f"database setting search_path=public (database {database})"]
 
 
 def test_database_privileges_and_comment(db_url: str, tmp_path: Path) -> None:
@@ -224,6 +227,14 @@ def test_operator_families_classes_and_members(db_url: str, tmp_path: Path) -> N
         "operator family public.my_class USING hash",
         "operator family public.my_family USING btree",
     ]
+
+
+def test_transform(db_url: str, tmp_path: Path) -> None:
+    found = reported(
+        db_url, tmp_path,
+        "CREATE TRANSFORM FOR int4 LANGUAGE plpgsql (FROM SQL WITH FUNCTION gtsvector_compress(internal), TO SQL WITH FUNCTION int4recv(internal))",
+    )
+    assert found == ["transform for integer language plpgsql"]
 
 
 def test_conversion_and_collation(db_url: str, tmp_path: Path) -> None:
