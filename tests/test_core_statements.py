@@ -15,7 +15,7 @@ import pytest
 import yaml
 from casetable import CASES_DIR, load_cases
 from corpus import ROOT, fixture_sql_files
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from drizzle_schema_isolation.core.analysis import analyze
@@ -248,7 +248,7 @@ def test_action_span_covers_the_keywords() -> None:
 
 
 def test_the_table_of_refused_statements_names_each_matcher_once() -> None:
-    matchers = [matcher for _, matcher, _ in NO_TRANSACTION_BLOCK_STATEMENTS]
+    matchers = [matcher for _, _, matcher, _ in NO_TRANSACTION_BLOCK_STATEMENTS]
     assert len(matchers) == len(set(matchers)) >= 15
 
 
@@ -476,3 +476,77 @@ def test_corpus_real_boundaries_equal_postgresql() -> None:
         if _parses(sql):
             assert _ours(sql) == _pglast(sql, with_parser=True), path
     assert len(files) > 900
+
+
+# --- the fast splitter against a token-by-token one ---------------------------------------------------
+
+
+def _reference_split(sql: str) -> list[tuple[int, int]]:
+    """psql's loop (psqlscan.l) over every token of the exact lexer: what split_statements must equal.
+
+    split_statements skips most of a statement with one regular expression; this reads every token.
+    """
+    spans: list[tuple[int, int]] = []
+    paren = begin = count = 0
+    heads = [""] * 4
+    first: int | None = None
+    for token in iter_tokens(sql):
+        if token.kind in TRIVIA_KINDS:
+            continue
+        raw = sql[token.start : token.end]
+        first = token.start if first is None else first
+        if token.kind == "punct" and raw in "();":
+            if raw == "(":
+                paren += 1
+            elif raw == ")":
+                paren = max(paren - 1, 0)
+            elif paren == 0 and begin == 0:
+                if token.start != first:
+                    spans.append((first, token.end))
+                first, count, heads = None, 0, [""] * 4
+        elif token.kind == "ident" and not (raw in ("n", "N", "u", "U") and sql[token.end : token.end + 1] in ("'", "&")):
+            word = raw.lower()
+            if word in ("create", "function", "procedure", "or", "replace") and count < 4:
+                heads[count] = word[0]
+            count += 1
+            function = heads[0] == "c" and (heads[1] in ("f", "p") or heads[1:4] in (["o", "r", "f"], ["o", "r", "p"]))
+            if paren == 0 and function:
+                if word == "begin" or word == "case" and begin:
+                    begin += 1
+                elif word == "end" and begin:
+                    begin -= 1
+    if first is not None:
+        spans.append((first, len(sql)))
+    return spans
+
+
+FRAGMENTS = st.sampled_from(
+    [
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql", "create or replace procedure p()",
+        "CREATE", "create", "OR", "REPLACE", "FUNCTION", "PROCEDURE", "BEGIN", "ATOMIC", "CASE", "END", "begin",
+        "SELECT", "somE", "e", "E", "b", "X", "u", "U", "N", "n", "&", "x1", "a$b", "é", "_",
+        "'s'", "''", "''''", "'a;b'", "E'\\''", "e'x'", "U&'d'", "B'1'", "X'F'", "N'n'",
+        '"q"', '"a""b"', 'U&"u"', '"x;y"', '""', "'",
+        "$$;$$", "$t$ ; $t$", "$1", "$",
+        "1", "12", "1.5", ".5", "1.", "..", ".", "1e5", "1abc", "0x1F", "1_000",
+        "(", ")", ";", ",", "::", "=", "-", "/", "*", "--c\n", "/* ; */", "-->x\n", "\\",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(FRAGMENTS, st.sampled_from(["", " ", "\n"])), max_size=30))
+@example([("SELECT", " "), ("E'\\''", ""), (";", "")])  # an escape string is no identifier E and a string
+@example([("somE", ""), ("'s'", ""), (";", "")])  # but after a longer name the quote opens a plain string
+@example([("1abc", " "), (";", "")])  # PostgreSQL rejects a number glued to a name
+@example([('""', " "), (";", "")])  # and an empty quoted identifier
+@example([("CREATE FUNCTION f() RETURNS int LANGUAGE sql", " "), ("BEGIN", " "), (";", ""), ("END", ""), (";", "")])
+def test_the_fast_splitter_equals_a_token_by_token_split(parts: list[tuple[str, str]]) -> None:
+    sql = "".join(fragment + separator for fragment, separator in parts)
+    try:
+        expected = _reference_split(sql)
+    except LexError:
+        with pytest.raises(LexError):
+            split_statements(sql)
+        return
+    assert split_statements(sql) == expected

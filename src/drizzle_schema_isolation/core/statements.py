@@ -18,7 +18,7 @@ Pure: text in, offsets and values out.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from drizzle_schema_isolation.core.findings import NON_ATOMIC, Finding
@@ -26,6 +26,8 @@ from drizzle_schema_isolation.core.lexer import (
     DOLLAR_STRING,
     ESCAPE_STRING,
     IDENT,
+    IDENT_CONT,
+    IDENT_START,
     NAME_KINDS,
     NUMBER,
     PUNCT,
@@ -35,10 +37,12 @@ from drizzle_schema_isolation.core.lexer import (
     UNICODE_STRING,
     LexError,
     Token,
+    ascii_class_except,
     fold_unquoted,
     identifier_value,
     iter_tokens,
     skip_trivia,
+    token_at,
 )
 
 ORDINARY = "ordinary"
@@ -93,8 +97,14 @@ _HEAD_SLOTS = 4
 
 
 class _Piece(NamedTuple):
-    tokens: list[Token]  # significant tokens, the terminating ';' included
+    start: int  # the first significant character
+    end: int  # just after the terminating ';', or the end of the text
     terminated: bool
+
+    @property
+    def body_end(self) -> int:
+        """Where the statement's text ends, its terminating ``;`` left out."""
+        return self.end - 1 if self.terminated else self.end
 
 
 def _is_function_head(heads: list[str]) -> bool:
@@ -102,6 +112,17 @@ def _is_function_head(heads: list[str]) -> bool:
     if heads[0] != "c":
         return False
     return heads[1] in ("f", "p") or (heads[1] == "o" and heads[2] == "r" and heads[3] in ("f", "p"))
+
+
+def _may_become_function_head(heads: list[str], count: int) -> bool:
+    """Whether the identifiers still to come can make ``heads`` pass :func:`_is_function_head`."""
+    if count >= _HEAD_SLOTS:
+        return _is_function_head(heads)
+    return not (
+        count >= 1 and heads[0] != "c"
+        or count >= 2 and heads[1] not in ("f", "p", "o")
+        or count >= 3 and heads[1] == "o" and heads[2] != "r"
+    )
 
 
 def _psql_identifier(text: str, token: Token) -> bool:
@@ -116,47 +137,90 @@ def _psql_identifier(text: str, token: Token) -> bool:
     return not (char in "nN" and following == "'" or char in "uU" and following == "&")
 
 
+#: Text that cannot end a statement or change its nesting, skipped in one regex call between the tokens the exact
+#: lexer reads: whitespace, operators and punctuation other than ( ) ; and comment starts, whole identifiers (not
+#: the E, B, X or U& that opens a string), quoted identifiers, standard strings (a string continued on the next
+#: line is skipped as its two parts, the same extent), integers not glued to a name, and dots not opening a
+#: number. Everything else (other strings, dollar quotes, comments, other numbers) goes to the lexer, which
+#: also raises LexError where PostgreSQL's scanner fails.
+_SKIPPABLE_CHAR = ascii_class_except(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_0123456789'\"$;()-/."
+)
+_SKIPPED_ITEM = rf"""
+     {_SKIPPABLE_CHAR}
+    |(?![eEbBxX]'|[uU]&['"]){IDENT_START}{IDENT_CONT}*(?!{IDENT_CONT})
+    |"(?:[^"]|"")+"(?!")
+    |'(?:[^']|'')*'(?!')
+    |[0-9]+(?!{IDENT_CONT}|\.)
+    |\.(?![0-9])
+"""
+#: Skipped items, and parenthesized groups of nothing else (which leave the nesting as it was). Each item
+#: can match a piece of text in one way only (the lookaheads), so a group that does not close fails fast.
+_SKIP = re.compile(rf"(?:{_SKIPPED_ITEM}|\((?:{_SKIPPED_ITEM})*\))*", re.VERBOSE)
+
+
+class _Splitter:
+    """psql's statement scanner (``psqlscan.l``) over one statement: parentheses, and ``begin_depth`` in
+    CREATE [OR REPLACE] FUNCTION/PROCEDURE.
+
+    psql reads every identifier; only the first four can make the statement a function definition, so
+    once they rule that out the rest of the statement is skipped with :data:`_SKIP` between the tokens
+    that matter (quotes, comments, numbers, parentheses, ``;``), which the exact lexer still reads.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def piece(self, start: int) -> _Piece:
+        text, length = self.text, len(self.text)
+        paren_depth = begin_depth = identifier_count = 0
+        heads = [""] * _HEAD_SLOTS
+        reading_identifiers = True
+        pos = start
+        while pos < length:
+            if not reading_identifiers:
+                pos = _SKIP.match(text, pos).end()  # type: ignore[union-attr]
+                if pos >= length:
+                    break
+            token = token_at(text, pos)
+            pos = token.end
+            if token.kind == PUNCT:
+                char = text[token.start]
+                if char == "(":
+                    paren_depth += 1
+                elif char == ")":
+                    paren_depth = max(paren_depth - 1, 0)
+                elif char == ";" and paren_depth == 0 and begin_depth == 0:
+                    return _Piece(start, pos, True)
+            elif token.kind == IDENT and reading_identifiers and _psql_identifier(text, token):
+                word = fold_unquoted(text[token.start : token.end])
+                if word in _HEAD_WORDS and identifier_count < _HEAD_SLOTS:
+                    heads[identifier_count] = word[0]
+                identifier_count += 1
+                if paren_depth == 0 and _is_function_head(heads):
+                    if word == "begin" or word == "case" and begin_depth >= 1:
+                        begin_depth += 1
+                    elif word == "end" and begin_depth > 0:
+                        begin_depth -= 1
+                reading_identifiers = _may_become_function_head(heads, identifier_count)
+        return _Piece(start, length, False)
+
+
 def _pieces(text: str) -> Iterator[_Piece]:
-    """The significant tokens of each piece psql would send, terminated or not; raises LexError."""
-    paren_depth = begin_depth = identifier_count = 0
-    heads = [""] * _HEAD_SLOTS
-    current: list[Token] = []
-    for token in iter_tokens(text):
-        if token.kind in TRIVIA_KINDS:
-            continue
-        current.append(token)
-        if token.kind == PUNCT:
-            char = text[token.start]
-            if char == "(":
-                paren_depth += 1
-            elif char == ")":
-                paren_depth = max(paren_depth - 1, 0)
-            elif char == ";" and paren_depth == 0 and begin_depth == 0:
-                yield _Piece(current, True)
-                current, identifier_count, heads = [], 0, [""] * _HEAD_SLOTS
-        elif token.kind == IDENT and _psql_identifier(text, token):
-            word = fold_unquoted(text[token.start : token.end])
-            if word in _HEAD_WORDS and identifier_count < _HEAD_SLOTS:
-                heads[identifier_count] = word[0]
-            identifier_count += 1
-            if paren_depth == 0 and _is_function_head(heads):
-                if word == "begin" or word == "case" and begin_depth >= 1:
-                    begin_depth += 1
-                elif word == "end" and begin_depth > 0:
-                    begin_depth -= 1
-    if current:
-        yield _Piece(current, False)
+    """Each piece psql would send, terminated or not, from its first significant character; raises LexError."""
+    splitter = _Splitter(text)
+    pos = skip_trivia(text, 0)
+    while pos < len(text):
+        piece = splitter.piece(pos)
+        yield piece
+        pos = skip_trivia(text, piece.end)
 
 
 def _statement_pieces(text: str) -> Iterator[_Piece]:
-    """The pieces that are statements: not empty (a lone ``;``) and not only whitespace or comments."""
+    """The pieces that are statements: not a lone ``;`` (whitespace and comments are never pieces)."""
     for piece in _pieces(text):
-        if len(piece.tokens) > 1 or not piece.terminated:
+        if not (piece.terminated and piece.end == piece.start + 1):
             yield piece
-
-
-def _span(text: str, piece: _Piece) -> tuple[int, int]:
-    return piece.tokens[0].start, piece.tokens[-1].end if piece.terminated else len(text)
 
 
 def split_statements(text: str) -> list[tuple[int, int]]:
@@ -166,31 +230,54 @@ def split_statements(text: str) -> list[tuple[int, int]]:
     the text for an unterminated last statement). Pieces holding only whitespace, comments or a lone ``;``
     are not statements.
     """
-    return [_span(text, piece) for piece in _statement_pieces(text)]
+    return [(piece.start, piece.end) for piece in _statement_pieces(text)]
 
 
 # --- reading a statement's words -----------------------------------------------------------------
 
 
 class _Words:
-    """A statement's significant tokens (without its ``;``), read as keywords, punctuation and names."""
+    """A statement's significant tokens (without its ``;``), read as keywords, punctuation and names.
 
-    def __init__(self, text: str, tokens: Sequence[Token]) -> None:
+    Tokens are lexed on demand: most statements are classified by their first two or three words.
+    """
+
+    def __init__(self, text: str, piece: _Piece) -> None:
         self.text = text
-        self.tokens = tokens
+        self.start, self.end = piece.start, piece.body_end
+        self._read: list[Token] = []
+        self._words: list[str | None] = []
+        self._source = (t for t in iter_tokens(text, piece.start, piece.body_end) if t.kind not in TRIVIA_KINDS)
+
+    def _read_one(self) -> bool:
+        token = next(self._source, None)
+        if token is None:
+            return False
+        self._read.append(token)
+        self._words.append(fold_unquoted(self.text[token.start : token.end]) if token.kind == IDENT else None)
+        return True
+
+    def at(self, index: int) -> Token | None:
+        """The token at ``index``, None past the end."""
+        while len(self._read) <= index:
+            if not self._read_one():
+                return None
+        return self._read[index]
+
+    @property
+    def tokens(self) -> list[Token]:
+        """All the statement's significant tokens."""
+        while self._read_one():
+            pass
+        return self._read
 
     def word(self, index: int) -> str | None:
         """The folded keyword at ``index`` (an unquoted identifier), else None."""
-        if index >= len(self.tokens):
-            return None
-        token = self.tokens[index]
-        return fold_unquoted(self.text[token.start : token.end]) if token.kind == IDENT else None
+        return self._words[index] if self.at(index) is not None else None
 
     def is_punct(self, index: int, char: str) -> bool:
-        if index >= len(self.tokens):
-            return False
-        token = self.tokens[index]
-        return token.kind == PUNCT and self.text[token.start] == char
+        token = self.at(index)
+        return token is not None and token.kind == PUNCT and self.text[token.start] == char
 
     def words_at(self, index: int, *words: str) -> bool:
         """Whether the keywords ``words`` follow each other from ``index``."""
@@ -199,13 +286,15 @@ class _Words:
     def find_word(self, word: str, start: int = 0) -> int:
         """Index of the first ``word`` at or after ``start`` outside parentheses, -1 if none."""
         depth = 0
-        for index in range(start, len(self.tokens)):
+        index = start
+        while self.at(index) is not None:
             if self.is_punct(index, "("):
                 depth += 1
             elif self.is_punct(index, ")"):
                 depth -= 1
             elif depth == 0 and self.word(index) == word:
                 return index
+            index += 1
         return -1
 
     def after_parens(self, index: int) -> int:
@@ -213,14 +302,16 @@ class _Words:
         if not self.is_punct(index, "("):
             return index
         depth = 0
-        for position in range(index, len(self.tokens)):
+        position = index
+        while self.at(position) is not None:
             if self.is_punct(position, "("):
                 depth += 1
             elif self.is_punct(position, ")"):
                 depth -= 1
                 if depth == 0:
                     return position + 1
-        return len(self.tokens)
+            position += 1
+        return position
 
     def options(self, index: int) -> dict[str, bool]:
         """The boolean options of a ``(name [=] [value], ...)`` list opening at ``index``.
@@ -232,14 +323,15 @@ class _Words:
         if not self.is_punct(index, "("):
             return options
         end = self.after_parens(index) - 1
+        tokens = self.tokens
         position = index + 1
         while position < end:
-            name = self.word(position) or _literal_value(self.text, self.tokens[position])
+            name = self.word(position) or _literal_value(self.text, tokens[position])
             value_tokens: list[Token] = []
             position += 1
             while position < end and not self.is_punct(position, ","):
                 if not self.is_punct(position, "="):
-                    value_tokens.append(self.tokens[position])
+                    value_tokens.append(tokens[position])
                 position += 1
             position += 1
             if name:
@@ -247,7 +339,9 @@ class _Words:
         return options
 
     def span(self, first: int, last: int) -> tuple[int, int]:
-        return self.tokens[first].start, self.tokens[last].end
+        first_token, last_token = self.at(first), self.at(last)
+        assert first_token is not None and last_token is not None
+        return first_token.start, last_token.end
 
 
 def _literal_value(text: str, token: Token) -> str | None:
@@ -420,7 +514,7 @@ def _cluster_without_table(words: _Words) -> _Match | None:
     if words.word(0) != "cluster":
         return None
     rest = 2 if words.word(1) == "verbose" else words.after_parens(1)
-    return _Match("CLUSTER", 0, 0) if rest >= len(words.tokens) else None
+    return _Match("CLUSTER", 0, 0) if words.at(rest) is None else None
 
 
 def _two_words(first: str, second: str, action: str) -> Callable[[_Words], _Match | None]:
@@ -466,8 +560,11 @@ def _alter_subscription(words: _Words) -> _Match | None:
     return None
 
 
+_DETACH = re.compile("(?i)detach")
+
+
 def _detach_partition_concurrently(words: _Words) -> _Match | None:
-    if not words.words_at(0, "alter", "table"):
+    if not words.words_at(0, "alter", "table") or _DETACH.search(words.text, words.start, words.end) is None:
         return None
     detach = words.find_word("detach")
     if detach < 0 or words.word(detach + 1) != "partition":
@@ -479,32 +576,36 @@ def _detach_partition_concurrently(words: _Words) -> _Match | None:
 #: Statements PostgreSQL refuses inside a transaction block ("ERROR: X cannot run inside a transaction block",
 #: SQLSTATE 25001): the callers of PreventInTransactionBlock() in PostgreSQL 18's sources (tcop/utility.c and
 #: commands/{indexcmds,tablecmds,dbcommands,tablespace,vacuum,cluster,subscriptioncmds,discard}.c), read
-#: with the search tool. As (action, matcher, the command name PostgreSQL's error message uses). Callers that
-#: depend on the catalog, not on the text (REINDEX or CLUSTER of a partitioned table, DROP SUBSCRIPTION of a
-#: subscription without a slot) are decided by the text alone: the warning errs on the side of reporting.
-#: COMMIT PREPARED and ROLLBACK PREPARED are callers too; they are TRANSACTION_CONTROL here.
-NO_TRANSACTION_BLOCK_STATEMENTS: tuple[tuple[str, Callable[[_Words], _Match | None], str], ...] = (
-    ("CREATE INDEX CONCURRENTLY", _create_index_concurrently, "CREATE INDEX CONCURRENTLY"),
-    ("DROP INDEX CONCURRENTLY", _drop_index_concurrently, "DROP INDEX CONCURRENTLY"),
-    ("REINDEX CONCURRENTLY / SCHEMA / DATABASE / SYSTEM", _reindex, "REINDEX CONCURRENTLY, REINDEX SCHEMA|DATABASE|SYSTEM"),
-    ("VACUUM", _vacuum, "VACUUM"),
-    ("CLUSTER", _cluster_without_table, "CLUSTER (without a table: every clustered table)"),
-    ("ALTER SYSTEM", _two_words("alter", "system", "ALTER SYSTEM"), "ALTER SYSTEM"),
-    ("CREATE DATABASE", _two_words("create", "database", "CREATE DATABASE"), "CREATE DATABASE"),
-    ("DROP DATABASE", _two_words("drop", "database", "DROP DATABASE"), "DROP DATABASE"),
-    ("ALTER DATABASE SET TABLESPACE", _alter_database_set_tablespace, "ALTER DATABASE SET TABLESPACE"),
-    ("CREATE TABLESPACE", _two_words("create", "tablespace", "CREATE TABLESPACE"), "CREATE TABLESPACE"),
-    ("DROP TABLESPACE", _two_words("drop", "tablespace", "DROP TABLESPACE"), "DROP TABLESPACE"),
-    ("CREATE SUBSCRIPTION", _create_subscription, "CREATE SUBSCRIPTION ... WITH (create_slot = true)"),
-    ("DROP SUBSCRIPTION", _two_words("drop", "subscription", "DROP SUBSCRIPTION"), "DROP SUBSCRIPTION (with a slot)"),
-    ("ALTER SUBSCRIPTION", _alter_subscription, "ALTER SUBSCRIPTION ... REFRESH / with refresh / SET (failover|two_phase)"),
-    ("DISCARD ALL", _two_words("discard", "all", "DISCARD ALL"), "DISCARD ALL"),
-    ("ALTER TABLE DETACH PARTITION CONCURRENTLY", _detach_partition_concurrently, "ALTER TABLE ... DETACH CONCURRENTLY"),
+#: with the search tool. As (action, first keyword, matcher, the command name PostgreSQL's error message
+#: uses). Callers that depend on the catalog, not on the text (REINDEX or CLUSTER of a partitioned table, DROP
+#: SUBSCRIPTION of a subscription without a slot) are decided by the text alone: the warning errs on the side
+#: of reporting. COMMIT PREPARED and ROLLBACK PREPARED are callers too; they are TRANSACTION_CONTROL here.
+NO_TRANSACTION_BLOCK_STATEMENTS: tuple[tuple[str, str, Callable[[_Words], _Match | None], str], ...] = (
+    ("CREATE INDEX CONCURRENTLY", "create", _create_index_concurrently, "CREATE INDEX CONCURRENTLY"),
+    ("DROP INDEX CONCURRENTLY", "drop", _drop_index_concurrently, "DROP INDEX CONCURRENTLY"),
+    ("REINDEX CONCURRENTLY / SCHEMA / DATABASE / SYSTEM", "reindex", _reindex, "REINDEX CONCURRENTLY, REINDEX SCHEMA|DATABASE|SYSTEM"),
+    ("VACUUM", "vacuum", _vacuum, "VACUUM"),
+    ("CLUSTER", "cluster", _cluster_without_table, "CLUSTER (without a table: every clustered table)"),
+    ("ALTER SYSTEM", "alter", _two_words("alter", "system", "ALTER SYSTEM"), "ALTER SYSTEM"),
+    ("CREATE DATABASE", "create", _two_words("create", "database", "CREATE DATABASE"), "CREATE DATABASE"),
+    ("DROP DATABASE", "drop", _two_words("drop", "database", "DROP DATABASE"), "DROP DATABASE"),
+    ("ALTER DATABASE SET TABLESPACE", "alter", _alter_database_set_tablespace, "ALTER DATABASE SET TABLESPACE"),
+    ("CREATE TABLESPACE", "create", _two_words("create", "tablespace", "CREATE TABLESPACE"), "CREATE TABLESPACE"),
+    ("DROP TABLESPACE", "drop", _two_words("drop", "tablespace", "DROP TABLESPACE"), "DROP TABLESPACE"),
+    ("CREATE SUBSCRIPTION", "create", _create_subscription, "CREATE SUBSCRIPTION ... WITH (create_slot = true)"),
+    ("DROP SUBSCRIPTION", "drop", _two_words("drop", "subscription", "DROP SUBSCRIPTION"), "DROP SUBSCRIPTION (with a slot)"),
+    ("ALTER SUBSCRIPTION", "alter", _alter_subscription, "ALTER SUBSCRIPTION ... REFRESH / with refresh / SET (failover|two_phase)"),
+    ("DISCARD ALL", "discard", _two_words("discard", "all", "DISCARD ALL"), "DISCARD ALL"),
+    ("ALTER TABLE DETACH PARTITION CONCURRENTLY", "alter", _detach_partition_concurrently, "ALTER TABLE ... DETACH CONCURRENTLY"),
 )
+
+_MATCHERS_BY_FIRST_WORD: dict[str, list[Callable[[_Words], _Match | None]]] = {}
+for _action, _first, _matcher, _message in NO_TRANSACTION_BLOCK_STATEMENTS:
+    _MATCHERS_BY_FIRST_WORD.setdefault(_first, []).append(_matcher)
 
 
 def _no_transaction_block(words: _Words) -> _Match | None:
-    for _, matcher, _ in NO_TRANSACTION_BLOCK_STATEMENTS:
+    for matcher in _MATCHERS_BY_FIRST_WORD.get(words.word(0) or "", ()):
         match = matcher(words)
         if match is not None:
             return match
@@ -517,47 +618,58 @@ class _EnumValue(NamedTuple):
     last: int  # index of the VALUE keyword
 
 
-def _add_enum_value(words: _Words) -> _EnumValue | None:
-    """ALTER TYPE name ADD VALUE [IF NOT EXISTS] 'v' [BEFORE|AFTER 'w'] (name: dotted, any quoting)."""
-    if not words.words_at(0, "alter", "type"):
-        return None
-    text, tokens = words.text, words.tokens
-    index, type_name = 2, None
-    while index < len(tokens) and tokens[index].kind in NAME_KINDS:
-        type_name = identifier_value(text, tokens[index])
+def _dotted_name(words: _Words, index: int) -> tuple[str | None, int]:
+    """The last part of the (possibly dotted) name starting at ``index``, as stored, and the index after it."""
+    text, name = words.text, None
+    token = words.at(index)
+    while token is not None and token.kind in NAME_KINDS:
+        name = identifier_value(text, token)
         index += 1
-        if tokens[index - 1].kind == UNICODE_IDENT and words.word(index) == "uescape":
+        if token.kind == UNICODE_IDENT and words.word(index) == "uescape":
             index += 2
         if not words.is_punct(index, "."):
             break
         index += 1
+        token = words.at(index)
+    return name, index
+
+
+def _add_enum_value(words: _Words) -> _EnumValue | None:
+    """ALTER TYPE name ADD VALUE [IF NOT EXISTS] 'v' [BEFORE|AFTER 'w'] (name: dotted, any quoting)."""
+    if not words.words_at(0, "alter", "type"):
+        return None
+    type_name, index = _dotted_name(words, 2)
     if not words.words_at(index, "add", "value"):
         return None
     literal = index + 2
     if words.words_at(literal, "if", "not", "exists"):
         literal += 3
-    value = string_literal_value(text, tokens[literal]) if literal < len(tokens) else None
+    token = words.at(literal)
+    value = string_literal_value(words.text, token) if token is not None else None
     return _EnumValue(type_name, value, index + 1)
 
 
-def _classify(text: str, piece: _Piece) -> SqlStatement:
-    start, end = _span(text, piece)
-    words = _Words(text, piece.tokens[:-1] if piece.terminated else piece.tokens)
+def _classified(text: str, piece: _Piece) -> tuple[SqlStatement, _Words]:
+    start, end = piece.start, piece.end
+    words = _Words(text, piece)
     control = _transaction_control(words)
     if control is not None:
-        return SqlStatement(start, end, TRANSACTION_CONTROL, control.action, None, None, words.span(control.first, control.last))
+        span = words.span(control.first, control.last)
+        return SqlStatement(start, end, TRANSACTION_CONTROL, control.action, None, None, span), words
     refused = _no_transaction_block(words)
     if refused is not None:
-        return SqlStatement(start, end, NO_TRANSACTION_BLOCK, refused.action, None, None, words.span(refused.first, refused.last))
+        span = words.span(refused.first, refused.last)
+        return SqlStatement(start, end, NO_TRANSACTION_BLOCK, refused.action, None, None, span), words
     enum = _add_enum_value(words)
     if enum is not None:
-        return SqlStatement(start, end, ADD_ENUM_VALUE, "ALTER TYPE ADD VALUE", enum.type_name, enum.value, words.span(0, enum.last))
-    return SqlStatement(start, end, ORDINARY, "")
+        span = words.span(0, enum.last)
+        return SqlStatement(start, end, ADD_ENUM_VALUE, "ALTER TYPE ADD VALUE", enum.type_name, enum.value, span), words
+    return SqlStatement(start, end, ORDINARY, ""), words
 
 
 def classify_statements(text: str) -> list[SqlStatement]:
     """Every top-level statement of ``text`` with its kind; raises LexError on lexically invalid text."""
-    return [_classify(text, piece) for piece in _statement_pieces(text)]
+    return [_classified(text, piece)[0] for piece in _statement_pieces(text)]
 
 
 # --- SI03 -----------------------------------------------------------------------------------------
@@ -621,22 +733,19 @@ def enum_value_use_message(value: str, type_name: str | None) -> str:
     )
 
 
-def _statement_literals(text: str, piece: _Piece) -> Iterator[Token]:
+def _statement_literals(words: _Words) -> Iterator[Token]:
     """The string literals of a statement, those of a DO block's body included (the body runs right away)."""
-    tokens = piece.tokens
+    tokens = words.tokens
     for index, token in enumerate(tokens):
         if token.kind in (STRING, ESCAPE_STRING, UNICODE_STRING):
             yield token
-        elif token.kind == DOLLAR_STRING and index > 0 and _is_do_body(text, tokens, index):
-            yield from _body_literals(text, token)
+        elif token.kind == DOLLAR_STRING and _is_do_body(words, index):
+            yield from _body_literals(words.text, token)
 
 
-def _is_do_body(text: str, tokens: list[Token], index: int) -> bool:
-    first = tokens[0]
-    if first.kind != IDENT or fold_unquoted(text[first.start : first.end]) != "do":
-        return False
-    second = tokens[1]
-    return index == 1 or index == 3 and second.kind == IDENT and fold_unquoted(text[second.start : second.end]) == "language"
+def _is_do_body(words: _Words, index: int) -> bool:
+    """Whether token ``index`` is the body of ``DO [LANGUAGE name] body``."""
+    return words.word(0) == "do" and (index == 1 or index == 3 and words.word(1) == "language")
 
 
 def _body_literals(text: str, token: Token) -> Iterator[Token]:
@@ -651,23 +760,17 @@ def _body_literals(text: str, token: Token) -> Iterator[Token]:
     yield from (t for t in body_tokens if t.kind in (STRING, ESCAPE_STRING, UNICODE_STRING))
 
 
-def _type_created(text: str, words: _Words) -> str | None:
+def _type_created(words: _Words) -> str | None:
     """The name of the enum type a ``CREATE TYPE name AS ENUM`` statement creates."""
     if not words.words_at(0, "create", "type"):
         return None
-    index, name = 2, None
-    while index < len(words.tokens) and words.tokens[index].kind in NAME_KINDS:
-        name = identifier_value(text, words.tokens[index])
-        index += 1
-        if not words.is_punct(index, "."):
-            break
-        index += 1
+    name, index = _dotted_name(words, 2)
     return name if words.words_at(index, "as", "enum") else None
 
 
-def _enum_value_uses(text: str, piece: _Piece, added: dict[str, str | None]) -> Iterator[Finding]:
-    for literal in _statement_literals(text, piece):
-        value = string_literal_value(text, literal)
+def _enum_value_uses(words: _Words, added: dict[str, str | None]) -> Iterator[Finding]:
+    for literal in _statement_literals(words):
+        value = string_literal_value(words.text, literal)
         if value is not None and value in added:
             yield Finding(NON_ATOMIC, literal.start, literal.end, enum_value_use_message(value, added[value]))
 
@@ -685,11 +788,11 @@ def non_atomic_findings(text: str) -> list[Finding]:
     added: dict[str, str | None] = {}  # value -> type name, uncommitted
     created: set[str | None] = set()  # enum types created in the current transaction
     for piece in _statement_pieces(text):
-        statement = _classify(text, piece)
+        statement, words = _classified(text, piece)
         if added and statement.kind in (ORDINARY, NO_TRANSACTION_BLOCK):
-            findings.extend(_enum_value_uses(text, piece, added))
+            findings.extend(_enum_value_uses(words, added))
         if statement.kind == ORDINARY:
-            type_name = _type_created(text, _Words(text, piece.tokens))
+            type_name = _type_created(words)
             if type_name is not None:
                 created.add(type_name)
             continue
