@@ -97,6 +97,10 @@ def _common_options(function: Any) -> Any:
 @click.option("--statement-timeout", default="0", show_default=True, metavar="DURATION", help="Longest run of one statement (0: no limit).")
 @click.option("--lock-wait", default=f"{DEFAULT_LOCK_WAIT_MS // 60000}min", show_default=True, metavar="DURATION",
               help="Longest wait for another run of the same schema to finish.")
+@click.option("--adopt-from", metavar="SCHEMA.TABLE",
+              help="Take over a schema migrated by drizzle's migrator with a shared table: copy this folder's rows from it first.")
+@click.option("--baseline", metavar="MIGRATION",
+              help="Record the migrations up to and including MIGRATION as applied without running them (objects exist).")
 @click.option("--allow-drift", is_flag=True, help="Proceed although recorded migrations changed since they were applied.")
 @click.option("--dry-run", is_flag=True, help="Print the exact SQL that would run and change nothing.")
 @_common_options
@@ -113,6 +117,8 @@ def apply_command(
     lock_timeout: str,
     statement_timeout: str,
     lock_wait: str,
+    adopt_from: str | None,
+    baseline: str | None,
     allow_drift: bool,
     dry_run: bool,
     forbidden_schemas: tuple[str, ...],
@@ -147,9 +153,15 @@ def apply_command(
         "lock_timeout": lock_timeout,
         "statement_timeout": statement_timeout,
         "lock_wait": lock_wait,
+        "adopt_from": adopt_from,
+        "baseline": baseline,
     }
     try:
         _check_durations(options)
+        if adopt_from is not None:
+            from drizzle_schema_isolation.runtime.adopt import parse_table_name
+
+            parse_table_name(adopt_from)
         if plugins_dir is not None:
             targets = tenants.plugin_targets(plugins_dir, schema_template)
         else:
@@ -288,6 +300,10 @@ def _print_outcome(outcome: Any, *, detailed: bool, database_url: str | None = N
                 extra += f"  (resumed at statement {applied.resumed_from_statement})"
             click.echo(f"  {schema}: applied {applied.name:<{width}}  {applied.statements:>3} statements  {applied.duration_ms:8.1f} ms{extra}")
     parts = [f"{len(result.applied)} applied", f"{len(result.already_applied)} already applied"]
+    if result.adopted:
+        parts.append(f"{len(result.adopted)} adopted from the shared table")
+    if result.baselined:
+        parts.append(f"{len(result.baselined)} recorded by --baseline")
     if result.stripped_since_recorded:
         parts.append(f"{len(result.stripped_since_recorded)} changed only by removed qualifiers")
     if result.upgraded_table:
@@ -405,3 +421,102 @@ def verify_command(
         else:
             click.echo(f"isolated: nothing was created outside {schema!r} and no constraint points outside it")
     sys.exit(EXIT_FAILED if found else EXIT_OK)
+
+
+# --------------------------------------------------------------------------------------------- status
+
+
+@click.command("status")
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
+@click.option("--schema", "-s", "schemas", multiple=True, metavar="NAME", help="Schema to report on (repeatable).")
+@click.option("--schemas-file", type=click.Path(dir_okay=False, path_type=Path), help="File with one schema per line.")
+@click.option("--plugins-dir", type=click.Path(file_okay=False, path_type=Path), help="Report on every DIR/<name>/drizzle and its schema.")
+@click.option("--schema-template", default="plugin_{name}", show_default=True, help="Schema name for --plugins-dir; {name} is the plugin folder.")
+@click.option("--database-url", metavar="URL", help="libpq URL or conninfo (default: $DATABASE_URL, else libpq's PG* variables).")
+@click.option("--forbidden-schema", "-F", "forbidden_schemas", multiple=True, metavar="NAME",
+              help="Schema whose qualifiers apply removes (repeatable; default: public): decides drift.")
+@click.option("--migrations-table", default=DEFAULT_MIGRATIONS_TABLE, show_default=True, metavar="NAME", help="Bookkeeping table in each schema.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
+@click.version_option(__version__, "--version", prog_name="drizzle-schema-isolation")
+def status_command(
+    folder: Path | None,
+    schemas: tuple[str, ...],
+    schemas_file: Path | None,
+    plugins_dir: Path | None,
+    schema_template: str,
+    database_url: str | None,
+    forbidden_schemas: tuple[str, ...],
+    migrations_table: str,
+    output_format: str,
+) -> None:
+    """Show what state each schema is in for FOLDER, changing nothing (a readiness check).
+
+    Lists applied, pending, drifted and stripped-only migrations, recorded rows the folder does not
+    know, migrations an earlier run committed in part, and strays. Read-only: no lock, no write.
+    Exit 0 when every schema is up to date, 1 otherwise (or when the server cannot be reached), 2 for
+    usage and input errors.
+    """
+    from drizzle_schema_isolation.runtime import tenants
+    from drizzle_schema_isolation.runtime.status import schema_status
+
+    if plugins_dir is not None and (folder is not None or schemas or schemas_file):
+        raise click.UsageError("--plugins-dir replaces FOLDER and --schema/--schemas-file")
+    if plugins_dir is None and (folder is None or not (schemas or schemas_file)):
+        raise click.UsageError("give FOLDER with --schema NAME (or --schemas-file), or --plugins-dir")
+    try:
+        if plugins_dir is not None:
+            targets = tenants.plugin_targets(plugins_dir, schema_template)
+        else:
+            assert folder is not None
+            _check_folder(folder)
+            names = list(schemas) + (tenants.read_schemas_file(schemas_file) if schemas_file else [])
+            targets = tenants.tenant_targets(folder, names)
+    except ApplyError as error:
+        _fail(error.message, output_format, EXIT_USAGE)
+        return
+    reports: list[dict[str, Any]] = []
+    code = EXIT_OK
+    for target in targets:
+        try:
+            status = schema_status(
+                target.folder, target.schema, database_url=database_url, migrations_table=migrations_table,
+                strip_schemas=forbidden_schemas or ("public",),
+            )
+        except ApplyError as error:
+            code = max(code, EXIT_USAGE if isinstance(error, InputError) else EXIT_FAILED)
+            reports.append({"schema": target.schema, "ok": False, "error": error.to_dict()})
+            if output_format == "text":
+                _print_error(target.schema, error, database_url)
+            if isinstance(error, ConnectionFailed):
+                break  # the same server for every schema: one clear error is enough
+            continue
+        if not status.up_to_date:
+            code = max(code, EXIT_FAILED)
+        reports.append({**status.to_dict(), "ok": status.up_to_date})
+        if output_format == "text":
+            _print_status(status)
+    if output_format == "json":
+        _emit_json({"ok": code == EXIT_OK, "schemas": reports})
+    sys.exit(code)
+
+
+def _print_status(status: Any) -> None:
+    def named(label: str, names: Sequence[str]) -> str:
+        return f"{len(names)} {label} ({', '.join(names)})"
+
+    for stray in status.strays:
+        click.echo(f"warning: {status.schema}: {stray}", err=True)
+    if not status.schema_exists:
+        click.echo(f"{status.schema}: does not exist; {len(status.pending)} migration(s) pending")
+        return
+    parts = [f"{len(status.applied)} applied"]
+    for label, names in (("pending", status.pending), ("drifted", status.drifted), ("changed only by removed qualifiers", status.stripped_only),
+                         ("recorded but not in the folder", status.recorded_unknown), ("skipped (older than the newest row)", status.skipped)):
+        if names:
+            parts.append(named(label, names))
+    for name, line in status.partial.items():
+        parts.append(f"{name} committed in part (the next apply resumes at line {line})")
+    if status.unrecorded_objects:
+        parts.append(f"{status.unrecorded_objects} object(s) without bookkeeping (see apply --adopt-from / --baseline)")
+    verdict = "up to date" if status.up_to_date else "not up to date"
+    click.echo(f"{status.schema}: {verdict}: {'; '.join(parts)}")

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from drizzle_schema_isolation.core.finder import DEFAULT_SCHEMAS, normalize_schemas
+from drizzle_schema_isolation.core.finder import DEFAULT_SCHEMAS
 from drizzle_schema_isolation.runtime import bookkeeping as books
+from drizzle_schema_isolation.runtime.adopt import parse_table_name
 from drizzle_schema_isolation.runtime.errors import (
     ApplyError,
     Committed,
@@ -64,6 +64,7 @@ from drizzle_schema_isolation.runtime.options import (
     check_identifier,
     check_target_schema,
     check_transaction_mode,
+    checked_strip,
     lock_key,
     parse_duration,
 )
@@ -74,7 +75,6 @@ from drizzle_schema_isolation.runtime.plan import (
     RUN,
     MigrationSteps,
     Plan,
-    Recorded,
     Step,
     head_hash,
     migration_steps,
@@ -84,6 +84,7 @@ from drizzle_schema_isolation.runtime.plan import (
 from drizzle_schema_isolation.runtime.results import AppliedMigration, ApplyResult
 from drizzle_schema_isolation.runtime.script import ScriptWriter, one_line
 from drizzle_schema_isolation.runtime.snippet import snippet
+from drizzle_schema_isolation.runtime.state import SchemaState, read_state, with_baseline
 
 if TYPE_CHECKING:  # pragma: no cover
     import psycopg
@@ -113,6 +114,18 @@ _HINTS = {
     "55P03": "a lock was not granted within --lock-timeout: another session holds it; retry, or raise --lock-timeout",
     "57014": "the statement ran longer than --statement-timeout; raise it for this migration",
 }
+
+
+#: duplicate_table, duplicate_object, duplicate_schema, duplicate_function, duplicate_column
+_ALREADY_EXISTS = frozenset({"42P07", "42710", "42P06", "42723", "42701"})
+
+
+def _adoption_hint(schema: str, objects: int) -> str:
+    return (
+        f"schema {schema!r} already held {objects} object(s) but no bookkeeping rows: it was migrated before, another "
+        "way. If drizzle's migrator did it with a shared table, run once with --adopt-from drizzle.__drizzle_migrations "
+        "(its schema.table); if the objects were made by hand, record what exists with --baseline <last migration present>."
+    )
 
 
 # --------------------------------------------------------------------------------------------- executors
@@ -164,42 +177,6 @@ class _Script:
 _Executor = _Live | _Script
 
 
-# --------------------------------------------------------------------------------------------- state
-
-
-@dataclass
-class _State:
-    """What the database holds for the schema, read under the lock before anything changes."""
-
-    schema_exists: bool = False
-    columns: dict[str, str] | None = None
-    rows: tuple[Recorded, ...] = ()
-    side: dict[str, str] | None = None
-    partial: dict[str, books.PartialRow] | None = None
-    upgrade: list[tuple[int, str]] | None = None
-    has_names: bool = True
-
-
-def _read_state(cursor: psycopg.Cursor[Any], source: MigrationFolder, schema: str, options: Options) -> _State:
-    state = _State(schema_exists=books.schema_exists(cursor, schema))
-    if not state.schema_exists:
-        return state
-    table = options.migrations_table
-    state.columns = books.column_types(cursor, schema, table)
-    if state.columns is not None:
-        books.check_bookkeeping_columns(schema, table, state.columns)
-        state.has_names = "name" in state.columns
-        state.rows = tuple(books.read_rows(cursor, schema, table, state.has_names))
-    state.side = books.read_side(cursor, schema, options.side_table)
-    state.partial = books.read_partial(cursor, schema, options.partial_table)
-    if state.columns is not None and source.layout == LAYOUT_FOLDERS and not state.has_names:
-        state.upgrade = upgrade_names(state.rows, source.migrations)
-        names = dict(state.upgrade)
-        state.rows = tuple(Recorded(r.id, r.hash, r.created_at, names.get(r.id)) for r in state.rows)
-        state.has_names = True
-    return state
-
-
 # --------------------------------------------------------------------------------------------- the run
 
 
@@ -226,6 +203,7 @@ class _Run:
         self._setup_since_commit = False
         self._partial_since_commit: Partial | None = None
         self._partial_table_created = False
+        self.unrecorded_objects = 0
 
     # -- transaction boundaries
 
@@ -249,8 +227,10 @@ class _Run:
 
     # -- the plan
 
-    def execute(self, decided: Plan, state: _State, steps: dict[str, MigrationSteps]) -> None:
+    def execute(self, decided: Plan, state: SchemaState, steps: dict[str, MigrationSteps]) -> None:
         from psycopg import sql
+
+        self.unrecorded_objects = state.unrecorded_objects
 
         schema, options, table = self.schema, self.options, self.options.migrations_table
         if not state.schema_exists:
@@ -260,6 +240,15 @@ class _Run:
         if state.columns is None:
             self.executor.run(books.create_table_sql(schema, table, self.source.layout))
             self._setup_since_commit = True
+        names = self.source.layout == LAYOUT_FOLDERS or (state.columns is not None and state.has_names and "name" in state.columns)
+        for row, migration in state.adopted:
+            self.executor.note(f"adopted from {'.'.join(options.adopt_from or ())}: {migration.name}")
+            self.executor.run(books.insert_row_sql(schema, table, row.hash, row.created_at, migration.name if names else None))
+            self.result.adopted.append(migration.name)
+        for migration in state.baselined:
+            self.executor.note(f"baseline: {migration.name} recorded as applied, not run")
+            self.executor.run(books.insert_row_sql(schema, table, migration.hash, migration.created_at, migration.name if names else None))
+            self.result.baselined.append(migration.name)
         if state.upgrade is not None:
             target = books.ident(schema, table)
             self.executor.note("drizzle 1.0 upgrade of a 0.x table")
@@ -375,7 +364,10 @@ class _Run:
             diag = error.diag
             position = int(diag.statement_position) if diag.statement_position else None
             shown, line = snippet(piece, position)
-            hint = " ".join(h for h in (diag.message_hint, _HINTS.get(error.sqlstate or "")) if h) or None
+            hints = [diag.message_hint, _HINTS.get(error.sqlstate or "")]
+            if error.sqlstate in _ALREADY_EXISTS and self.unrecorded_objects:
+                hints.append(_adoption_hint(self.schema, self.unrecorded_objects))
+            hint = " ".join(h for h in hints if h) or None
             raise MigrationFailed(
                 schema=self.schema,
                 migration=migration.name,
@@ -409,6 +401,8 @@ def apply_migrations(
     lock_timeout: str | float | None = None,
     statement_timeout: str | float | None = None,
     lock_wait: str | float | None = None,
+    adopt_from: str | None = None,
+    baseline: str | None = None,
     on_applied: Callable[[AppliedMigration], None] | None = None,
 ) -> ApplyResult:
     """Apply every pending migration of ``folder`` into ``schema``.
@@ -419,14 +413,15 @@ def apply_migrations(
     happens in a savepoint and the caller commits) or ``database_url`` (else ``DATABASE_URL``, else libpq's
     ``PG*`` variables). ``transaction`` is ``auto`` (default), ``each`` or ``all`` (see the module doc).
     ``lock_timeout``/``statement_timeout``/``lock_wait`` take seconds or PostgreSQL-style durations
-    (``"30s"``, ``"500ms"``, ``"5min"``; ``0`` = no limit). ``dry_run`` changes nothing and returns the exact
+    (``"30s"``, ``"500ms"``, ``"5min"``; ``0`` = no limit). ``adopt_from`` (``"schema.table"``) and ``baseline``
+    (a migration name) take over a schema migrated before (see :mod:`.adopt`). ``dry_run`` changes nothing and returns the exact
     SQL in ``result.sql``; without any connection settings it assumes an empty schema.
 
     Raises :class:`ApplyError` (:class:`MigrationFailed`, :class:`DriftError`, :class:`SchemaNameError`,
     :class:`LockWaitTimeout`, :class:`ConnectionFailed`, ...); its ``committed`` says what of the run is
     committed despite the failure (usually nothing).
     """
-    strip = _checked_strip(strip_schemas)
+    strip = checked_strip(strip_schemas)
     options = Options(
         migrations_table=check_identifier(migrations_table, "migrations table"),
         strip=strip,
@@ -439,6 +434,8 @@ def apply_migrations(
         if statement_timeout is None
         else parse_duration(statement_timeout, "statement timeout"),
         lock_wait_ms=DEFAULT_LOCK_WAIT_MS if lock_wait is None else parse_duration(lock_wait, "lock wait"),
+        adopt_from=None if adopt_from is None else parse_table_name(adopt_from),
+        baseline=baseline,
     )
     check_target_schema(schema, strip)
     for derived in (options.side_table, options.partial_table):
@@ -467,13 +464,6 @@ def apply_migrations(
     return result
 
 
-def _checked_strip(strip: Iterable[str]) -> tuple[str, ...]:
-    try:
-        return normalize_schemas(strip)
-    except ValueError as error:
-        raise SchemaNameError(str(error)) from None
-
-
 def _new_result(source: MigrationFolder, schema: str, options: Options, transaction: str) -> ApplyResult:
     return ApplyResult(
         schema=schema,
@@ -486,7 +476,7 @@ def _new_result(source: MigrationFolder, schema: str, options: Options, transact
     )
 
 
-def _decide(source: MigrationFolder, schema: str, options: Options, state: _State, result: ApplyResult) -> tuple[Plan, dict[str, MigrationSteps]]:
+def _decide(source: MigrationFolder, schema: str, options: Options, state: SchemaState, result: ApplyResult) -> tuple[Plan, dict[str, MigrationSteps]]:
     """The plan, its warnings, and every refusal, all before anything is changed."""
     decided = plan(source, state.rows, state.side or {}, options.strip, has_names=state.has_names)
     result.already_applied = decided.already
@@ -544,7 +534,9 @@ def _apply_offline(source: MigrationFolder, schema: str, options: Options) -> Ap
     result = _new_result(source, schema, options, options.transaction)
     writer = ScriptWriter()
     writer.comment("no database settings: assuming the schema does not exist yet")
-    _write_script(writer, source, schema, options, result, _State())
+    if options.adopt_from is not None:
+        result.warnings.append("--adopt-from needs the database: without one, the script shows a run that adopts nothing")
+    _write_script(writer, source, schema, options, result, with_baseline(SchemaState(), source, schema, options))
     result.sql = writer.text()
     return result
 
@@ -560,7 +552,7 @@ def _session_settings(schema: str, options: Options) -> list[tuple[str, str]]:
     ]
 
 
-def _write_script(writer: ScriptWriter, source: MigrationFolder, schema: str, options: Options, result: ApplyResult, state: _State) -> None:
+def _write_script(writer: ScriptWriter, source: MigrationFolder, schema: str, options: Options, result: ApplyResult, state: SchemaState) -> None:
     from psycopg import sql
 
     decided, steps = _decide(source, schema, options, state, result)
@@ -599,7 +591,7 @@ def _apply_on(
             if options.dry_run:
                 cursor.execute("BEGIN READ ONLY", prepare=False)
                 try:
-                    state = _read_state(cursor, source, schema, options)
+                    state = read_state(cursor, source, schema, options)
                 finally:
                     cursor.execute("ROLLBACK", prepare=False)
                 writer = ScriptWriter(conn)
@@ -640,7 +632,7 @@ def _apply_in_session(
             cursor.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value), prepare=False)
         executor = _Live(cursor)
         executor.begin()
-        state = _read_state(cursor, source, schema, options)
+        state = read_state(cursor, source, schema, options)
         decided, steps = _decide(source, schema, options, state, result)
         run = _Run(executor, source, schema, options, result, on_applied)
         run.execute(decided, state, steps)
@@ -716,7 +708,7 @@ def _apply_in_callers_transaction(
             cursor.execute("SELECT pg_catalog.pg_advisory_xact_lock(%s)", (lock_key(schema),), prepare=False)
             for name, value in _session_settings(schema, options):
                 cursor.execute("SELECT pg_catalog.set_config(%s, %s, true)", (name, value), prepare=False)
-            state = _read_state(cursor, source, schema, options)
+            state = read_state(cursor, source, schema, options)
             if options.dry_run:
                 writer = ScriptWriter(conn)
                 _write_script(writer, source, schema, options, result, state)

@@ -60,14 +60,21 @@ def create_table_sql(schema: str, table: str, layout: str) -> pgsql.Composable:
 
 
 def insert_sql(schema: str, table: str, migration: Migration, layout: str) -> pgsql.Composable:
+    """drizzle's own INSERT of a migration's row."""
+    name = migration.name if layout == LAYOUT_FOLDERS else None
+    return insert_row_sql(schema, table, migration.hash, migration.created_at, name)
+
+
+def insert_row_sql(schema: str, table: str, hash_: str, created_at: int | None, name: str | None) -> pgsql.Composable:
+    """A bookkeeping row with the given values (``name`` only for 1.x tables), as drizzle writes it."""
     from psycopg import sql
 
-    if layout == LAYOUT_FOLDERS:
+    if name is not None:
         return sql.SQL('INSERT INTO {} ("hash", "created_at", "name") VALUES ({}, {}, {})').format(
-            ident(schema, table), sql.Literal(migration.hash), sql.Literal(migration.created_at), sql.Literal(migration.name)
+            ident(schema, table), sql.Literal(hash_), sql.Literal(created_at), sql.Literal(name)
         )
     return sql.SQL('INSERT INTO {} ("hash", "created_at") VALUES ({}, {})').format(
-        ident(schema, table), sql.Literal(migration.hash), sql.Literal(migration.created_at)
+        ident(schema, table), sql.Literal(hash_), sql.Literal(created_at)
     )
 
 
@@ -208,3 +215,17 @@ def read_partial(cursor: psycopg.Cursor[Any], schema: str, partial_table: str) -
 def schema_exists(cursor: psycopg.Cursor[Any], schema: str) -> bool:
     cursor.execute("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (schema,), prepare=False)
     return cursor.fetchone() is not None
+
+
+def count_unrecorded_objects(cursor: psycopg.Cursor[Any], schema: str, table: str) -> int:
+    """Relations and types in ``schema`` other than our bookkeeping: objects someone created before us."""
+    cursor.execute(
+        "SELECT (SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname NOT LIKE %s) + "
+        "(SELECT count(*) FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
+        "WHERE n.nspname = %s AND t.typtype IN ('e', 'd'))",
+        (schema, table.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", schema),
+        prepare=False,
+    )
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from drizzle_schema_isolation.core.finder import DEFAULT_SCHEMAS
+from drizzle_schema_isolation.core.finder import DEFAULT_SCHEMAS, normalize_schemas
 from drizzle_schema_isolation.core.lexer import MAX_IDENTIFIER_BYTES
 from drizzle_schema_isolation.runtime.errors import InputError, SchemaNameError
 
@@ -52,6 +53,10 @@ class Options:
     lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
     lock_wait_ms: int = DEFAULT_LOCK_WAIT_MS
+    #: ``(schema, table)`` of a shared drizzle table to adopt this folder's rows from (see :mod:`.adopt`).
+    adopt_from: tuple[str, str] | None = None
+    #: Record the migrations up to and including this one as applied, without running them.
+    baseline: str | None = None
 
     @property
     def side_table(self) -> str:
@@ -78,6 +83,14 @@ def check_identifier(name: str, what: str = "schema") -> str:
             "and would silently truncate it (two long names could then share one schema)"
         )
     return name
+
+
+def checked_strip(strip: Iterable[str]) -> tuple[str, ...]:
+    """The forbidden schemas, normalised; :class:`SchemaNameError` for names PostgreSQL could not store."""
+    try:
+        return normalize_schemas(strip)
+    except ValueError as error:
+        raise SchemaNameError(str(error)) from None
 
 
 def check_target_schema(name: str, strip: tuple[str, ...]) -> str:

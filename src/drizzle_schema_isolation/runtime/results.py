@@ -45,6 +45,9 @@ class ApplyResult:
     stripped_since_recorded: list[str] = field(default_factory=list)
     #: Recorded migrations whose file really changed, tolerated because ``allow_drift`` was set.
     drift_allowed: list[str] = field(default_factory=list)
+    #: Rows copied from a shared bookkeeping table (``adopt_from``), and migrations recorded unrun (``baseline``).
+    adopted: list[str] = field(default_factory=list)
+    baselined: list[str] = field(default_factory=list)
     upgraded_table: bool = False
     created_schema: bool = False
     warnings: list[str] = field(default_factory=list)
