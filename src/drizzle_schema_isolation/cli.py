@@ -52,12 +52,14 @@ if TYPE_CHECKING:  # pragma: no cover
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 128 + 2  # SIGINT
 PROGRAM = "drizzle-schema-isolation"
 
 #: Subcommands whose modules are imported only when used (they pull in psycopg).
 LAZY_COMMANDS = {
     "apply": ("drizzle_schema_isolation.apply_cli", "apply_command"),
     "verify": ("drizzle_schema_isolation.apply_cli", "verify_command"),
+    "status": ("drizzle_schema_isolation.apply_cli", "status_command"),
 }
 #: Signals after which ``fix`` removes its temporary files and exits with 128 + the signal number: every
 #: catchable signal whose default action ends the process and that people or tools send (not SIGKILL).
@@ -296,11 +298,15 @@ def check(
     run = _Run()
     rich = output_format == "text" and _show_source(show_source)
     style = _style(color, rich)
-    for path in _inputs(paths, run):
-        scanned = _scan_one(path, forbidden, run)
-        if scanned is not None:
-            mentions.note(scanned.source.text)
-            _print_findings(scanned, scanned.findings, output_format, rich, style, run)
+    try:
+        for path in _inputs(paths, run):
+            scanned = _scan_one(path, forbidden, run)
+            if scanned is not None:
+                mentions.note(scanned.source.text)
+                _print_findings(scanned, scanned.findings, output_format, rich, style, run)
+    except KeyboardInterrupt:  # Ctrl-C: not "findings" (1), the shell's convention instead
+        _error("error: interrupted by SIGINT: nothing was changed")
+        sys.exit(EXIT_INTERRUPTED)
     mentions.warn(run.files)
     if output_format == "json":
         import json
@@ -556,7 +562,11 @@ def sqlfluff_lint(arguments: tuple[str, ...]) -> None:
 
     from sqlfluff.cli.commands import cli as sqlfluff_cli
 
-    descriptor, config = tempfile.mkstemp(prefix="dsi-sqlfluff-", suffix=".cfg")
+    try:
+        descriptor, config = tempfile.mkstemp(prefix="dsi-sqlfluff-", suffix=".cfg")
+    except OSError as error:
+        _error(f"error: cannot write sqlfluff's configuration to the temporary folder: {error.strerror or error}")
+        sys.exit(EXIT_ERROR)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(SQLFLUFF_HOOK_CONFIG)
