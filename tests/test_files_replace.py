@@ -325,3 +325,41 @@ def test_ignored_signals_stay_ignored() -> None:
     finally:
         signal.signal(signal.SIGHUP, previous)
     assert signal.getsignal(signal.SIGTERM) == terminate  # restored afterwards
+
+
+SLOW_CHECK = """
+import sys, time
+from pathlib import Path
+from drizzle_schema_isolation import cli
+
+real = cli.find_references
+
+def slow(text, schemas):
+    Path(sys.argv[1]).touch()
+    time.sleep(120)
+    return real(text, schemas)
+
+cli.find_references = slow
+cli.main(sys.argv[2:])
+"""
+
+
+def test_ctrl_c_during_check_exits_130_in_one_line(tmp_path: Path) -> None:
+    sql = tmp_path / "a.sql"
+    sql.write_text(DRIZZLE_SQL)
+    marker = tmp_path / "scanning"
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_CHECK, str(marker), "check", str(sql)], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        for _ in range(600):
+            if marker.exists() or process.poll() is not None:
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert (process.returncode, err) == (130, "error: interrupted by SIGINT: nothing was changed\n")
