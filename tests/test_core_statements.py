@@ -8,6 +8,9 @@ there) on the real projects' migrations.
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -550,3 +553,131 @@ def test_the_fast_splitter_equals_a_token_by_token_split(parts: list[tuple[str, 
             split_statements(sql)
         return
     assert split_statements(sql) == expected
+
+
+# --- PostgreSQL itself agrees (embedded PostgreSQL 18, or the server at $DATABASE_URL) ------------
+
+#: Objects the statements below name, created once in a fresh database.
+SERVER_SETUP = """
+CREATE TABLE t (a int, b int); CREATE INDEX i ON t (a); CREATE INDEX j ON t (b);
+CREATE TABLE p (a int) PARTITION BY RANGE (a); CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (10);
+CREATE MATERIALIZED VIEW mv AS SELECT 1 AS x; CREATE UNIQUE INDEX mv_x ON mv (x);
+CREATE SCHEMA s; CREATE TYPE status AS ENUM ('a', 'b'); CREATE TABLE jobs (state status);
+"""
+
+#: Statements that need no catalog state to be refused (DROP/ALTER SUBSCRIPTION need a live subscription).
+REFUSED_ON_THE_SERVER = [
+    "CREATE INDEX CONCURRENTLY i2 ON t (a)",
+    "create unique index concurrently if not exists i3 on t (b)",
+    "DROP INDEX CONCURRENTLY IF EXISTS i",
+    "REINDEX TABLE CONCURRENTLY t",
+    "REINDEX (VERBOSE, CONCURRENTLY true) INDEX j",
+    "REINDEX SCHEMA s",
+    "REINDEX SYSTEM",
+    "VACUUM",
+    "vacuum (analyze) t",
+    "CLUSTER",
+    "CLUSTER VERBOSE",
+    "ALTER SYSTEM SET work_mem = '1MB'",
+    "CREATE DATABASE dsi_never",
+    "DROP DATABASE IF EXISTS dsi_never",
+    "ALTER DATABASE postgres SET TABLESPACE pg_default",
+    "CREATE TABLESPACE dsi_never LOCATION '/nonexistent'",
+    "DROP TABLESPACE IF EXISTS dsi_never",
+    "CREATE SUBSCRIPTION dsi_never CONNECTION 'dbname=x' PUBLICATION p",
+    "DISCARD ALL",
+    "ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY",
+    "COMMIT PREPARED 'dsi_never'",
+    "ROLLBACK PREPARED 'dsi_never'",
+]
+ACCEPTED_ON_THE_SERVER = [
+    "REFRESH MATERIALIZED VIEW CONCURRENTLY mv",
+    "CREATE INDEX i4 ON t (a)",
+    'CREATE INDEX "concurrently" ON t (b)',
+    "REINDEX TABLE t",
+    "REINDEX (CONCURRENTLY off) TABLE t",
+    "CLUSTER t USING i",
+    "ANALYZE t",
+    "ALTER TABLE p DETACH PARTITION p1",
+    "CREATE SUBSCRIPTION dsi_sub CONNECTION 'dbname=x' PUBLICATION p WITH (connect = false)",
+    "DISCARD PLANS",
+    "DO $$ BEGIN PERFORM 1; END $$",
+]
+#: Scripts run in one transaction: PostgreSQL refuses (55P04) exactly those where SI03 reports a use.
+ENUM_SCRIPTS = [
+    "ALTER TYPE status ADD VALUE 'c'; UPDATE jobs SET state = 'c';",
+    "ALTER TYPE status ADD VALUE 'c'; SELECT 'c'::status;",
+    "ALTER TYPE status ADD VALUE 'c'; DO $$ BEGIN UPDATE jobs SET state = 'c'; END $$;",
+    "ALTER TYPE status ADD VALUE 'c'; ALTER TABLE jobs ALTER COLUMN state SET DEFAULT 'c';",
+    "ALTER TYPE status ADD VALUE 'c'; ALTER TYPE status ADD VALUE 'd' AFTER 'c';",
+    "ALTER TYPE status ADD VALUE 'c'; UPDATE jobs SET state = 'b';",
+    "CREATE TYPE mood AS ENUM ('sad'); ALTER TYPE mood ADD VALUE 'ok'; SELECT 'ok'::mood;",
+]
+
+
+@pytest.fixture(scope="module")
+def server_db() -> Iterator[str]:
+    """A fresh database with SERVER_SETUP, on $DATABASE_URL's server or an embedded PostgreSQL 18."""
+    psycopg = pytest.importorskip("psycopg")
+    from drizzle_schema_isolation.runtime.embedded import EmbeddedPostgres, EmbeddedUnavailable, database_url_for
+
+    server = None
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        try:
+            server = EmbeddedPostgres().start()
+        except EmbeddedUnavailable as error:
+            pytest.skip(f"no DATABASE_URL and no embedded PostgreSQL: {error}")
+        url = server.url
+    name = f"dsi_statements_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        database = database_url_for(url, name)
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute(SERVER_SETUP)
+        yield database
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _sqlstate_in_a_transaction(database: str, sql: str) -> str | None:
+    """The SQLSTATE PostgreSQL raises for ``sql`` inside BEGIN ... ROLLBACK, None if it succeeds."""
+    import psycopg
+
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("BEGIN")
+        try:
+            conn.execute(sql)
+        except psycopg.Error as error:
+            return error.sqlstate
+        finally:
+            conn.execute("ROLLBACK")
+    return None
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("sql", REFUSED_ON_THE_SERVER)
+def test_postgresql_refuses_in_a_transaction_block_what_we_classify_so(server_db: str, sql: str) -> None:
+    (statement,) = classify_statements(sql)
+    assert statement.kind in (NO_TRANSACTION_BLOCK, TRANSACTION_CONTROL), statement
+    assert _sqlstate_in_a_transaction(server_db, sql) == "25001"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("sql", ACCEPTED_ON_THE_SERVER)
+def test_postgresql_accepts_in_a_transaction_block_what_we_call_ordinary(server_db: str, sql: str) -> None:
+    assert _kinds(sql) == [(ORDINARY, "")]
+    assert _sqlstate_in_a_transaction(server_db, sql) is None
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("sql", ENUM_SCRIPTS)
+def test_postgresql_refuses_exactly_the_enum_uses_we_report(server_db: str, sql: str) -> None:
+    reported = any("55P04" in finding.message for finding in non_atomic_findings(sql))
+    sqlstate = _sqlstate_in_a_transaction(server_db, sql)
+    assert sqlstate in (None, "55P04")
+    assert reported == (sqlstate == "55P04")
