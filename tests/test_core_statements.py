@@ -287,6 +287,24 @@ def test_findings_point_at_the_keywords_and_say_what_happens() -> None:
         assert not finding.fixable and finding.severity == "warning"
 
 
+@pytest.mark.parametrize(
+    ("sql", "says"),
+    [
+        ("COMMIT;\nSELECT 1;", "`apply` takes it as a commit point"),
+        ("SELECT 1;\nCOMMIT;\n-- done\n", "`apply` takes it as this migration's normal commit"),
+        ("BEGIN;\nSELECT 1;", "`apply` ignores it"),
+        ("ROLLBACK;", "`apply` refuses the migration"),
+        ("PREPARE TRANSACTION 'g';", "`apply` refuses the migration"),
+        ("COMMIT PREPARED 'g';", "SQLSTATE 25001"),
+        ("SAVEPOINT a;", "where it works"),
+        ("VACUUM;", "`apply` commits what precedes it and runs it alone"),
+    ],
+)
+def test_each_message_says_what_the_runners_do(sql: str, says: str) -> None:
+    (finding,) = non_atomic_findings(sql)
+    assert says in finding.message and "drizzle's migrator" in finding.message
+
+
 def test_enum_value_use_is_reported_until_a_commit() -> None:
     sql = (
         "ALTER TYPE s ADD VALUE 'new';\n"

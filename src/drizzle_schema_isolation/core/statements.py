@@ -684,8 +684,17 @@ _SAVEPOINTS = frozenset({"SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOIN
 _SPLIT_HINT = "Move what needs its own transaction into a migration of its own."
 
 
-def transaction_control_message(action: str) -> str:
-    """What a transaction-control statement in a migration does under a migration runner, and what to do."""
+def transaction_control_message(action: str, last: bool = False) -> str:
+    """What a transaction-control statement in a migration does under a migration runner, and what to do.
+
+    ``last``: the statement ends the migration (a closing COMMIT, which `apply` takes as the normal commit).
+    """
+    if action in _COMMITS and last:
+        return (
+            f"{action} at the end of a migration commits the runner's transaction in the middle of its run: "
+            "drizzle's migrator applies all pending migrations and their bookkeeping in one transaction, so the "
+            "later migrations run outside it. `apply` takes it as this migration's normal commit. Remove it."
+        )
     if action in _COMMITS:
         return (
             f"{action} in a migration commits the runner's transaction early: drizzle's migrator runs all pending "
@@ -696,9 +705,9 @@ def transaction_control_message(action: str) -> str:
         )
     if action in _STARTS:
         return (
-            f"{action} in a migration starts no transaction of its own: the runner already opened one (PostgreSQL "
-            "only warns, and `apply` ignores it), so it usually pairs with a COMMIT that ends the runner's "
-            "transaction early. " + _SPLIT_HINT
+            f"{action} in a migration starts no transaction of its own: drizzle's migrator already runs the "
+            "migration in one (PostgreSQL only warns) and `apply` ignores it; it usually pairs with a COMMIT that "
+            "ends the runner's transaction early. " + _SPLIT_HINT
         )
     if action in _SAVEPOINTS:
         return (
@@ -706,10 +715,21 @@ def transaction_control_message(action: str) -> str:
             "inside one, where it works); it fails with no transaction around it, e.g. next to a statement that "
             "must run outside a transaction block. Prefer a migration that succeeds or fails as a whole."
         )
+    if action in ("COMMIT PREPARED", "ROLLBACK PREPARED"):
+        return (
+            f"{action} cannot run inside a transaction block (SQLSTATE 25001): drizzle's migrator fails on it, and "
+            "`apply` refuses the migration before anything runs. Finish prepared transactions outside migrations."
+        )
+    if action == "PREPARE TRANSACTION":
+        return (
+            "PREPARE TRANSACTION in a migration hands the runner's transaction, with everything before it, to a "
+            "prepared transaction that something else must commit: drizzle's migrator continues outside it, and "
+            "`apply` refuses the migration before anything runs. Remove it."
+        )
     return (
-        f"{action} in a migration ends the runner's transaction without committing its work: drizzle's migrator "
-        "loses or breaks the pending migrations, and `apply` refuses the migration before anything runs. Remove "
-        "it; a failing statement already rolls the migration back."
+        f"{action} in a migration throws away the runner's transaction: drizzle's migrator loses the work of the "
+        "pending migrations before it and continues outside a transaction, and `apply` refuses the migration "
+        "before anything runs. Remove it; a failing statement already rolls the migration back."
     )
 
 
@@ -787,7 +807,8 @@ def non_atomic_findings(text: str) -> list[Finding]:
     findings: list[Finding] = []
     added: dict[str, str | None] = {}  # value -> type name, uncommitted
     created: set[str | None] = set()  # enum types created in the current transaction
-    for piece in _statement_pieces(text):
+    pieces = list(_statement_pieces(text))
+    for position, piece in enumerate(pieces):
         statement, words = _classified(text, piece)
         if added and statement.kind in (ORDINARY, NO_TRANSACTION_BLOCK):
             findings.extend(_enum_value_uses(words, added))
@@ -803,7 +824,7 @@ def non_atomic_findings(text: str) -> list[Finding]:
         assert statement.action_span is not None
         start, end = statement.action_span
         if statement.kind == TRANSACTION_CONTROL:
-            message = transaction_control_message(statement.action)
+            message = transaction_control_message(statement.action, last=position == len(pieces) - 1)
             if statement.action in _COMMITS or statement.action in _ROLLS_BACK:
                 added.clear()
                 created.clear()
