@@ -19,11 +19,58 @@ from drizzle_schema_isolation.core.lexer import LexError
 from drizzle_schema_isolation.core.rewrite import apply_deletions, strip_schema
 
 if TYPE_CHECKING:  # pragma: no cover
+    from drizzle_schema_isolation.core.analysis import analyze
     from drizzle_schema_isolation.runtime.apply import apply_migrations
+    from drizzle_schema_isolation.runtime.errors import (
+        ApplyError,
+        ConnectionFailed,
+        DriftError,
+        InputError,
+        LockWaitTimeout,
+        MigrationFailed,
+        MigrationRefused,
+        SchemaNameError,
+    )
+    from drizzle_schema_isolation.runtime.results import ApplyResult
+    from drizzle_schema_isolation.runtime.status import SchemaStatus, schema_status
 
 __version__ = "0.1.0"
 
+#: Names imported on first use (the runtime pulls in psycopg; a pre-commit hook must not pay for it).
+_LAZY = {
+    "analyze": "drizzle_schema_isolation.core.analysis",
+    "apply_migrations": "drizzle_schema_isolation.runtime.apply",
+    "schema_status": "drizzle_schema_isolation.runtime.status",
+    "SchemaStatus": "drizzle_schema_isolation.runtime.status",
+    "ApplyResult": "drizzle_schema_isolation.runtime.results",
+    **dict.fromkeys(
+        (
+            "ApplyError",
+            "ConnectionFailed",
+            "DriftError",
+            "InputError",
+            "LockWaitTimeout",
+            "MigrationFailed",
+            "MigrationRefused",
+            "SchemaNameError",
+        ),
+        "drizzle_schema_isolation.runtime.errors",
+    ),
+}
+
 __all__ = [
+    "ApplyError",
+    "ApplyResult",
+    "ConnectionFailed",
+    "DriftError",
+    "InputError",
+    "LockWaitTimeout",
+    "MigrationFailed",
+    "MigrationRefused",
+    "SchemaNameError",
+    "SchemaStatus",
+    "analyze",
+    "schema_status",
     "DEFAULT_SCHEMAS",
     "HARDCODED_SCHEMA",
     "ISOLATION_HAZARD",
@@ -39,8 +86,9 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Import the runtime face only when asked for, keeping ``import drizzle_schema_isolation`` light."""
-    if name == "apply_migrations":
-        from drizzle_schema_isolation.runtime.apply import apply_migrations
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(name)
+    import importlib
 
-        return apply_migrations
-    raise AttributeError(name)
+    return getattr(importlib.import_module(module_name), name)
