@@ -55,6 +55,8 @@ class ClusterNames:
     databases: list[str] = field(default_factory=list)
     origins: list[str] = field(default_factory=list)
     tablespaces: list[str] = field(default_factory=list)
+    slots: list[str] = field(default_factory=list)
+    system_settings: list[str] = field(default_factory=list)
 
     def role(self, base: str) -> str:
         self.roles.append(f"{base}_{self.suffix}")
@@ -67,6 +69,10 @@ class ClusterNames:
     def origin(self, base: str) -> str:
         self.origins.append(f"{base}_{self.suffix}")
         return self.origins[-1]
+
+    def slot(self, base: str) -> str:
+        self.slots.append(f"{base}_{self.suffix}")
+        return self.slots[-1]
 
     def tablespace(self, base: str) -> str:
         self.tablespaces.append(f"{base}_{self.suffix}")
@@ -83,6 +89,10 @@ def cluster(pg_server_url: str) -> Iterator[ClusterNames]:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
         for tablespace in names.tablespaces:
             conn.execute(sql.SQL("DROP TABLESPACE IF EXISTS {}").format(sql.Identifier(tablespace)))
+        for slot in names.slots:
+            conn.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s", (slot,))
+        for setting in names.system_settings:
+            conn.execute(sql.SQL("ALTER SYSTEM RESET {}").format(sql.Identifier(setting)))
         for origin in names.origins:
             conn.execute("SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname = %s", (origin,))
         for role in names.roles:
@@ -163,6 +173,32 @@ def test_changed_role(cluster: ClusterNames, db_url: str, tmp_path: Path, pg_ser
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(host_role)))
     assert reported(db_url, tmp_path, f"ALTER ROLE {host_role} CREATEDB") == [f"changed role {host_role}"]
+
+
+def test_new_password_of_a_role(cluster: ClusterNames, db_url: str, tmp_path: Path, pg_server_url: str) -> None:
+    host_role = cluster.role("host_login")
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} PASSWORD 'before'").format(sql.Identifier(host_role)))
+    assert reported(db_url, tmp_path, f"ALTER ROLE {host_role} PASSWORD 'after'") == [f"changed role {host_role}"]
+
+
+def test_snapshot_as_an_ordinary_role(cluster: ClusterNames, db_url: str) -> None:
+    """Without superuser rights a snapshot reads only what every role may read, and still sees new objects."""
+    role = cluster.role("ordinary")
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+    try:
+        ordinary = psycopg.connect(db_url, user=role, autocommit=True)
+    except psycopg.OperationalError as error:
+        pytest.skip(f"cannot log in as a new role on this server: {error}")
+    with ordinary:
+        assert ordinary.info.parameter_status("is_superuser") == "off"
+        before = take_snapshot(ordinary)
+        ordinary.execute("CREATE TABLE public.mine (id int)")
+        after = take_snapshot(ordinary)
+        ordinary.execute("DROP TABLE public.mine")
+    assert [item.describe() for item in compare(before, after, SCHEMA)] == ["table public.mine"]
 
 
 def test_event_trigger(db_url: str, tmp_path: Path) -> None:
@@ -489,6 +525,22 @@ def test_create_database_in_a_migration(cluster: ClusterNames, db_url: str, tmp_
             raise
         pytest.skip("apply runs every migration in one transaction, where CREATE DATABASE cannot run (yet)")
     assert found == [f"database {name}"]
+
+
+def test_replication_slot(cluster: ClusterNames, db_url: str, tmp_path: Path) -> None:
+    slot = cluster.slot("slot")
+    assert reported(db_url, tmp_path, f"SELECT pg_catalog.pg_create_physical_replication_slot('{slot}')") == [f"replication slot {slot}"]
+
+
+def test_alter_system(cluster: ClusterNames, db_url: str, tmp_path: Path) -> None:
+    cluster.system_settings.append("work_mem")
+    try:
+        found = reported(db_url, tmp_path, "ALTER SYSTEM SET work_mem = '7MB'")
+    except ApplyError as error:
+        if "transaction block" not in error.message:
+            raise
+        pytest.skip("apply runs this migration in a transaction, where ALTER SYSTEM cannot run")
+    assert found == ["server setting work_mem=7MB (postgresql.auto.conf)"]
 
 
 def test_replication_origin(cluster: ClusterNames, db_url: str, tmp_path: Path) -> None:

@@ -159,6 +159,12 @@ def test_to_dict_keeps_the_original_keys() -> None:
     assert Outside("table", "public", "t").to_dict() == {"kind": "table", "schema": "public", "name": "t", "detail": "", "change": "created"}
 
 
+def test_what_only_superusers_may_read_is_left_out_for_others() -> None:
+    everyone, superuser = snapshot_query(180000, superuser=False), snapshot_query(180000)
+    for catalog in ("pg_authid", "pg_file_settings"):
+        assert f"FROM pg_catalog.{catalog} x" not in everyone and f"FROM pg_catalog.{catalog} x" in superuser
+
+
 def test_catalogs_newer_than_postgresql_14_are_probed_from_15_on() -> None:
     old, new = snapshot_query(140000), snapshot_query(150000)
     for catalog in ("pg_publication_namespace", "pg_parameter_acl"):
@@ -169,7 +175,7 @@ class _Info:
     server_version = 180006
 
     def parameter_status(self, name: str) -> str:
-        return "18.6"
+        return {"server_version": "18.6", "is_superuser": "on"}[name]
 
 
 class _Result:

@@ -423,16 +423,38 @@ def _routines() -> str:
     )
 
 
-def _roles() -> str:
-    """Roles through ``pg_roles`` (``pg_authid`` needs superuser, and a view has no ``xmin``); settings are rows of their own."""
-    columns = "x.rolsuper, x.rolinherit, x.rolcreaterole, x.rolcreatedb, x.rolcanlogin, x.rolreplication, x.rolconnlimit, x.rolpassword, x.rolvaliduntil, x.rolbypassrls"
+def _roles(superuser: bool) -> str:
+    """Roles; their settings are rows of their own.
+
+    A superuser reads ``pg_authid`` and compares ``xmin`` (which also sees a new password); anyone else
+    reads ``pg_roles``, a view without ``xmin``, and compares its columns (a changed password stays hidden).
+    """
+    if superuser:
+        definition, catalog = _XMIN, "pg_authid"
+    else:
+        columns = "x.rolsuper, x.rolinherit, x.rolcreaterole, x.rolcreatedb, x.rolcanlogin, x.rolreplication, x.rolconnlimit, x.rolpassword, x.rolvaliduntil, x.rolbypassrls"
+        definition, catalog = f"pg_catalog.md5(row({columns})::text)", "pg_roles"
     return _select(
         kind="'role'",
         name="x.rolname",
-        definition=f"pg_catalog.md5(row({columns})::text)",
+        definition=definition,
         comment="dc.def",
         shared=_USER_OID,
-        rest=f"FROM pg_catalog.pg_roles x {_comment_join('pg_authid')}",
+        rest=f"FROM pg_catalog.{catalog} x {_comment_join('pg_authid')}",
+    )
+
+
+def _server_settings() -> str:
+    """``ALTER SYSTEM SET`` (and any other edit of the configuration files): superusers only may read them."""
+    return _select(
+        facet="'setting'",
+        kind="'server setting'",
+        name="x.name",
+        args="x.sourcefile",
+        definition="x.setting",
+        note="pg_catalog.regexp_replace(x.sourcefile, '^.*/', '')",
+        shared="x.sourcefile ~ 'postgresql[.]auto[.]conf$'",  # empty after initdb; postgresql.conf is not
+        rest="FROM pg_catalog.pg_file_settings x WHERE x.sourcefile IS NOT NULL",
     )
 
 
@@ -618,8 +640,8 @@ def _references() -> str:
     return "\nUNION ALL\n".join((constraint, column, inherited))
 
 
-def _probes(version: int) -> list[str]:
-    """One SELECT per catalog (group), all with the same twelve columns; ``version`` is ``server_version_num``."""
+def _probes(version: int, superuser: bool) -> list[str]:
+    """One SELECT per catalog (group), all with the same columns; ``version`` is ``server_version_num``."""
     cast_scope = f"ARRAY[{_TYPE_SCHEMA.format(oid='x.castsource')}, {_TYPE_SCHEMA.format(oid='x.casttarget')}]"
     probes = [
         _schemas(),
@@ -638,7 +660,7 @@ def _probes(version: int) -> list[str]:
         _namespaced("pg_ts_parser", "prsnamespace", None),
         _namespaced("pg_ts_template", "tmplnamespace", None),
         _namespaced("pg_statistic_ext", "stxnamespace", "stxowner"),
-        _roles(),
+        _roles(superuser),
         _memberships(),
         _global("pg_event_trigger", owner="evtowner"),
         _global("pg_foreign_data_wrapper", owner="fdwowner", acl="fdwacl"),
@@ -663,15 +685,21 @@ def _probes(version: int) -> list[str]:
         _described("pg_shseclabel", "security label", "label", shared=True),
         _references(),
         _select(kind="'replication origin'", name="x.roname", definition=_XMIN, shared="true", rest="FROM pg_catalog.pg_replication_origin x WHERE x.roname !~ '^pg_[0-9]+$'"),
+        _select(kind="'replication slot'", name="x.slot_name", note="x.slot_type", shared="true", rest="FROM pg_catalog.pg_replication_slots x WHERE NOT x.temporary"),
     ]
     if version >= 150000:  # GRANT SET/ALTER SYSTEM ON PARAMETER
         probes.append(_select(kind="'parameter'", name="x.parname", acl="x.paracl", shared="true", rest="FROM pg_catalog.pg_parameter_acl x"))
+    if superuser:
+        probes.append(_server_settings())
     return probes
 
 
-def snapshot_query(server_version_num: int) -> str:
-    """The single query behind a snapshot on a server of that version (``SHOW server_version_num``)."""
-    return "\nUNION ALL\n".join(f"({probe})" for probe in _probes(server_version_num))
+def snapshot_query(server_version_num: int, superuser: bool = True) -> str:
+    """The single query behind a snapshot on a server of that version (``SHOW server_version_num``).
+
+    Without ``superuser`` it reads only what every role may read (``pg_roles``, no configuration files).
+    """
+    return "\nUNION ALL\n".join(f"({probe})" for probe in _probes(server_version_num, superuser))
 
 
 def take_snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
@@ -680,7 +708,8 @@ def take_snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
     The query is prepared, so a second snapshot on the same connection (``verify_folder``) skips planning.
     """
     version = int(conn.info.server_version)
-    rows = conn.execute(snapshot_query(version), prepare=True).fetchall()  # planned once per connection
+    superuser = conn.info.parameter_status("is_superuser") == "on"
+    rows = conn.execute(snapshot_query(version, superuser), prepare=True).fetchall()  # planned once per connection
     snapshot: dict[RowKey, Row] = {}
     for facet, kind, schema, name, args, scope, owner, acl, definition, members, comment, note, shared, extension in rows:
         key = (facet, kind, schema, name, args)
