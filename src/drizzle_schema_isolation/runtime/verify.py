@@ -21,8 +21,10 @@ difference that does not belong to the target schema (:func:`compare`):
   expressions of that type, which no other schema's code uses by accident. Everything without a schema
   (roles and memberships, extensions wherever they are installed, event triggers, languages, access
   methods, foreign-data wrappers, servers, user mappings, publications, subscriptions, large objects,
-  databases, tablespaces, settings, replication origins, parameter ACLs) is always outside: it is shared
-  by every schema of the database, or of the cluster. Temporary objects are ignored (gone with the session);
+  databases, tablespaces, database/role settings, ``ALTER SYSTEM`` settings, replication origins and
+  slots, parameter ACLs) is always outside: it is shared by every schema of the database, or of the
+  cluster. Objects that a ``CREATE EXTENSION`` of the run made are reported once, as the extension (whose
+  schema says where they went). Temporary objects are ignored (gone with the session);
 * columns, defaults, constraints, index and sequence parameters, enum labels, range parameters,
   aggregate parameters, operator family members (``pg_amop``/``pg_amproc``), text search mappings and
   publication members are folded into the object they belong to, so ``ALTER OPERATOR FAMILY
@@ -33,12 +35,16 @@ a table outside it, a column of the schema whose type lives outside it (other th
 and a table of the schema that inherits from (or is a partition of) a table outside it.
 
 One snapshot is **one query, one round trip** (:func:`snapshot_query`, a ``UNION ALL`` of one probe
-per catalog), about 5,500 short rows on a fresh PostgreSQL 18. Whether an entry was rewritten is read
-from its row's ``xmin`` (see ``_XMIN``), not from its columns, so no column list is needed and the query
-is the same on every version; the two catalogs that are newer than PostgreSQL 14
-(``pg_publication_namespace``, ``pg_parameter_acl``) are probed from 15 on. Limits: an update made in
-place (VACUUM's statistics, ``relhasindex``) is invisible by design, and a statement that rewrites an
-outside row without changing it (``GRANT`` of a privilege already held) is still reported as ``changed``.
+per catalog): about 5,500 short rows on a fresh PostgreSQL 18 (6,000 on 15), ~25 ms of planning (once
+per connection: the query is prepared) and 30-50 ms of execution on a busy 2-core machine. Whether an
+entry was rewritten is read from its row's ``xmin`` (see ``_XMIN``), not from its columns, so no column
+list is needed and the query is the same on every version; the two catalogs newer than PostgreSQL 14
+(``pg_publication_namespace``, ``pg_parameter_acl``) are probed from 15 on. A superuser's snapshot also
+reads ``pg_authid`` (a new password) and ``pg_file_settings`` (``ALTER SYSTEM``); any other role's reads
+only what every role may read. Limits: an update made in place (VACUUM's statistics, ``relhasindex``) is
+invisible by design; a statement that rewrites an outside row without changing it (``GRANT`` of a
+privilege already held) is still reported as ``changed``; security labels are compared but could not be
+tested (no label provider ships with PostgreSQL).
 """
 
 from __future__ import annotations
