@@ -47,6 +47,7 @@ from drizzle_schema_isolation.core.lexer import (
     Token,
     ascii_class_except,
     block_comment_end,
+    doubled_quote_body_end,
     fold_unquoted,
     identifier_value,
     is_ident_char,
@@ -77,12 +78,14 @@ _PLAIN_CAREFUL = ascii_class_except("-/'\"$;_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi
 _PLAIN_FAST = ascii_class_except("-/'\"$_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _WORD = re.compile(rf"{IDENT_START}{IDENT_CONT}*")
 #: ``.name`` right after a qualifier, followed by something that is not a dot (checked by the caller).
-_ADJACENT_NAME = re.compile(rf'\.("[^"]*+(?:""[^"]*+)*+"(?!")|{IDENT_START}{IDENT_CONT}*+)(?=[^.]|\Z)')
+#: (At most 16 doubled quotes: a longer name takes the exact, token-by-token path.)
+_ADJACENT_NAME = re.compile(
+    rf'\.("[^"]*(?:""[^"]*){{0,16}}"(?!")|{IDENT_START}{IDENT_CONT}*(?!{IDENT_CONT}))(?=[^.]|\Z)'
+)
 #: What may follow a string literal: only a ``::`` or a comment needs a closer look.
 _AFTER_STRING = re.compile(r"[ \t\n\r\f\v]*(?:::|--|/\*)")
 #: The word after a keyword, or a sign that a closer look is needed (a comment or a quoted name).
-_NEXT_WORD = re.compile(rf'[{SPACE_CLASS}]*+(?:({IDENT_START}{IDENT_CONT}*+)|(--|/\*|"|[uU]&"))?')
-_QUOTED_IDENT_BODY = re.compile(r'[^"]*+(?:""[^"]*+)*+"')
+_NEXT_WORD = re.compile(rf'[{SPACE_CLASS}]*(?:({IDENT_START}{IDENT_CONT}*)|(--|/\*|"|[uU]&"))?')
 _LINE_END = re.compile(r"[^\n\r]*")
 _PARAM = re.compile(r"\$[0-9]+")
 _SPACES = " \t\n\r\f\v"
@@ -120,6 +123,13 @@ class _Scanner(NamedTuple):
     ``skip_fast`` also steps over ``;`` and over standard string literals that are not followed by
     ``::`` (they cannot hold a qualifier we rewrite); ``skip_careful`` stops at every string and
     ``;``, for statements whose strings may be code (DO, CREATE FUNCTION) or whose end matters.
+
+    Both are ``(?:ALTERNATIVES){0,N}``: greedy repeats with nothing after them that can fail, so they
+    match exactly what possessive ones would, on every Python from 3.10 (possessive quantifiers are
+    3.11+ and broken in 3.11.2). The bound keeps memory flat: the regex engine keeps a frame per
+    repetition of a group until the match returns. Where the bound stops a match, the event handlers
+    read a word, quoted name or string exactly as the skip would have; only plain characters (group 1
+    matches before one) need another skip call (see :meth:`_Scan.run`).
     """
 
     schemas: frozenset[str]
@@ -127,8 +137,13 @@ class _Scanner(NamedTuple):
     skip_careful: re.Pattern[str]
 
 
+#: Repetitions one skip call makes at most (see _Scanner).
+SKIP_CHUNK = 256
+
+
 @lru_cache(maxsize=64)
-def _scanner(schemas: tuple[str, ...]) -> _Scanner:
+def _scanner(schemas: tuple[str, ...], chunk: int = SKIP_CHUNK) -> _Scanner:
+    """The skip expressions for ``schemas``; ``chunk`` bounds the repetitions of one skip call."""
     unquoted: list[str] = []
     quoted: list[str] = []
     for name in schemas:
@@ -137,26 +152,33 @@ def _scanner(schemas: tuple[str, ...]) -> _Scanner:
         if fold_unquoted(name) == name and _WORD.fullmatch(name):
             unquoted.append(_ascii_case_insensitive(name) + (f"{IDENT_CONT}*" if truncated else ""))
         body = re.escape(name.replace('"', '""'))
-        quoted.append(body + ('(?:[^"]|"")*' if truncated else "") + '"(?!")')
+        quoted.append(body + ('[^"]*(?:""[^"]*)*' if truncated else "") + '"(?!")')
     words = [_ascii_case_insensitive(k) for k in _KEYWORDS] + unquoted
     stop_word = "(?:" + "|".join(words) + f")(?!{IDENT_CONT})"
     stop_quoted = "(?:" + "|".join(quoted) + ")"
+    # Quoted names and strings with more than 16 doubled quotes are left to the exact event handlers.
     common = rf"""
              -(?!-)
             |/(?!\*)
-            |(?<![uU]&)"(?!"|{stop_quoted})[^"\\]*+(?:""[^"\\]*+)*+"(?!")
-            |(?!{stop_word}){IDENT_START}{IDENT_CONT}*+
+            |(?<![uU]&)"(?!"|{stop_quoted})[^"\\]*(?:"(?!")|(?:""[^"\\]*){{1,16}}"(?!"))
+            |(?!{stop_word}){IDENT_START}{IDENT_CONT}*
     """
-    careful = re.compile(rf"""(?:{_PLAIN_CAREFUL}++|{common})*+""", re.VERBOSE)
-    fast = re.compile(
-        rf"""(?:
-             {_PLAIN_FAST}++
+    careful = f"{_PLAIN_CAREFUL}+|{common}"
+    fast = rf"""
+             {_PLAIN_FAST}+
             |{common}
-            |(?<![eEbBxX])'[^']*+(?:''[^']*+)*+'(?![{SPACE_CLASS}]*+(?:::|--|/\*|'))
-        )*+""",
-        re.VERBOSE,
+            |(?<![eEbBxX])'[^']*(?:''[^']*){{0,16}}'(?![{SPACE_CLASS}]*(?:::|--|/\*|'))
+    """
+    return _Scanner(
+        frozenset(schemas),
+        _bounded_repeat(fast, _PLAIN_FAST, chunk),
+        _bounded_repeat(careful, _PLAIN_CAREFUL, chunk),
     )
-    return _Scanner(frozenset(schemas), fast, careful)
+
+
+def _bounded_repeat(alternatives: str, plain: str, chunk: int) -> re.Pattern[str]:
+    return re.compile(rf"(?:{alternatives}){{0,{chunk}}}((?={plain}|-(?!-)|/(?!\*)))?", re.VERBOSE)
+
 
 
 def find_references(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> list[Finding]:
@@ -221,7 +243,10 @@ class _Scan:
         while True:
             region = pos
             skip = careful if self.careful else fast
-            pos = skip(text, pos).end()  # type: ignore[union-attr]
+            match = skip(text, pos)
+            while match.lastindex is not None:  # type: ignore[union-attr]  # bound reached before plain text
+                match = skip(text, match.end())  # type: ignore[union-attr]
+            pos = match.end()  # type: ignore[union-attr]
             if pos > region:
                 if text[pos - 1] not in _SPACES:
                     self.last_end, self.last_is_semicolon = pos, False
@@ -358,9 +383,9 @@ class _Scan:
                 self.last_end, self.last_is_semicolon = None, False
             else:
                 self.last_end, self.last_is_semicolon = before, text[before - 1] == ";"
-        body = _QUOTED_IDENT_BODY.match(text, pos + 1) if start == pos else None
-        if body is not None and body.end() > pos + 2:
-            token = Token(QUOTED_IDENT, pos, body.end())
+        body_end = doubled_quote_body_end(text, pos + 1, '"') if start == pos else -1
+        if body_end > pos + 2:
+            token = Token(QUOTED_IDENT, pos, body_end)
         else:
             token = token_at(text, start)  # U&"...", or an error to report exactly
         if self._forbidden(token) is not None:

@@ -15,7 +15,7 @@ finder, which never needs to look at numbers, lets such text pass and PostgreSQL
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -102,17 +102,66 @@ class Token(NamedTuple):
 
 _QUOTE_CONTINUE = re.compile(
     # whitespace_with_newline followed by a quote: 'foo'\n'bar' is one string.
-    rf"(?:[ \t\f\v]|--[^\n\r]*)*[\n\r](?:[{SPACE_CLASS}]+|--[^\n\r]*[\n\r])*'"
+    # Written unrolled (a comment runs to the line end, so at most one ends the first line) so that
+    # no two repetitions can share characters: backtracking stays linear when no quote follows.
+    rf"[ \t\f\v]*(?:--[^\n\r]*)?[\n\r][{SPACE_CLASS}]*(?:--[^\n\r]*[\n\r][{SPACE_CLASS}]*)*'"
 )
-_STANDARD_BODY = re.compile(r"[^']*+(?:''[^']*+)*+'")
-_ESCAPE_BODY = re.compile(r"[^'\\]*+(?:(?:''|\\.)[^'\\]*+)*+'", re.DOTALL)
-_BIT_BODY = re.compile(r"[^']*+'")
-_QUOTED_IDENT_BODY = re.compile(r'[^"]*+(?:""[^"]*+)*+"')
+_ESCAPE_STOP = re.compile(r"['\\]")
+
+
+# The bodies of quoted tokens are read with str.find in a loop rather than with one regular expression:
+# the natural patterns ([^']*(?:''[^']*)*') need possessive quantifiers (Python 3.11+, and broken in
+# 3.11.2) to stay linear in memory, because a greedy repeat of a group keeps one backtracking frame per
+# iteration; a loop over the doubled quotes is exact, linear and the same on every Python.
+
+
+def doubled_quote_body_end(text: str, pos: int, quote: str = "'") -> int:
+    """End (after the closing quote) of a body where ``quote`` is doubled to escape it; -1 if unterminated.
+
+    Exactly scan.l's ``xqdouble``/``xddouble`` rule: the body ends at the first quote not followed by
+    another; a doubled quote is content.
+    """
+    while True:
+        close = text.find(quote, pos)
+        if close < 0:
+            return -1
+        if not text.startswith(quote, close + 1):
+            return close + 1
+        pos = close + 2
+
+
+def escape_body_end(text: str, pos: int) -> int:
+    """End of an ``E'...'`` body (``''`` and backslash escapes, any character after a backslash); -1 if open."""
+    while True:
+        stop = _ESCAPE_STOP.search(text, pos)
+        if stop is None:
+            return -1
+        at = stop.start()
+        if text[at] == "\\":
+            if at + 1 >= len(text):
+                return -1
+            pos = at + 2
+        elif text.startswith("'", at + 1):
+            pos = at + 2
+        else:
+            return at + 1
+
+
+def bit_body_end(text: str, pos: int) -> int:
+    """End of a ``B'...'``/``X'...'`` body (no escapes at all); -1 if unterminated."""
+    close = text.find("'", pos)
+    return -1 if close < 0 else close + 1
+
+
+def _standard_body_end(text: str, pos: int) -> int:
+    return doubled_quote_body_end(text, pos, "'")
 _BLOCK_COMMENT_MARK = re.compile(r"/\*|\*/")
 _DOLLAR_DELIMITER = re.compile(rf"\$(?:{IDENT_START}{DOLQ_CONT}*)?\$")
 _OPERATOR_SPECIALS = frozenset("~!@#^&|`?%")
 #: scan.l's decinteger, numeric and real (``..`` after an integer is numericfail: integer, then ``..``).
-_DECIMAL = r"(?:[0-9](?:_?[0-9])*(?:\.(?!\.)(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)(?:[eE][-+]?[0-9](?:_?[0-9])*)?"
+#: Digit runs are written ``[0-9]+(?:_[0-9]+)*`` (one repetition per underscore, not per digit).
+_DIGITS = r"[0-9]+(?:_[0-9]+)*"
+_DECIMAL = rf"(?:{_DIGITS}(?:\.(?!\.)(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][-+]?{_DIGITS})?"
 #: scan.l's integer_junk / numeric_junk / real_junk: a number followed by an identifier.
 _NUMBER_JUNK = re.compile(rf"{_DECIMAL}{IDENT_START}{IDENT_CONT}*")
 _SELF_CHARS = frozenset(",()[].;:+-*/%^<>=")
@@ -126,15 +175,17 @@ _TOKEN = re.compile(
     |(?P<unicode_open>[uU]&')
     |(?P<unicode_ident_open>[uU]&")
     |(?P<bit_open>[bBxX]')
+    |(?P<simple_string>'[^']*'(?!'|[ \t\f\v]*(?:--[^\n\r]*)?[\n\r]))
     |(?P<string_open>')
+    |(?P<simple_quoted_ident>"[^"]+"(?!"))
     |(?P<quoted_ident_open>")
     |(?P<{PARAM}>\$[0-9]+)
     |(?P<dollar_open>\$(?:{IDENT_START}{DOLQ_CONT}*)?\$)
     |(?P<{IDENT}>{IDENT_START}{IDENT_CONT}*)
     |(?P<{NUMBER}>
-        0[xX](?:_?[0-9A-Fa-f])+
-       |0[oO](?:_?[0-7])+
-       |0[bB](?:_?[01])+
+        0[xX]_?[0-9A-Fa-f]+(?:_[0-9A-Fa-f]+)*
+       |0[oO]_?[0-7]+(?:_[0-7]+)*
+       |0[bB]_?[01]+(?:_[01]+)*
        |{_DECIMAL}
      )
     |(?P<{TYPECAST}>::)
@@ -147,14 +198,15 @@ _TOKEN = re.compile(
 )
 
 
-def _end_of_quoted(text: str, body_start: int, body: re.Pattern[str], open_at: int, what: str) -> int:
+def _end_of_quoted(
+    text: str, body_start: int, body_end: Callable[[str, int], int], open_at: int, what: str
+) -> int:
     """End of a quoted string whose opening quote ends at ``body_start``, following continuations."""
     pos = body_start
     while True:
-        match = body.match(text, pos)
-        if match is None:
+        pos = body_end(text, pos)
+        if pos < 0:
             raise LexError(f"unterminated {what}", open_at)
-        pos = match.end()
         continuation = _QUOTE_CONTINUE.match(text, pos)
         if continuation is None:
             return pos
@@ -209,24 +261,29 @@ def token_at(text: str, pos: int) -> Token:
     assert match is not None  # the OTHER alternative matches any character
     kind = match.lastgroup
     end = match.end()
+    # The common shapes first: no doubled quote, no continuation (the other branches handle those).
+    if kind == "simple_quoted_ident":
+        return Token(QUOTED_IDENT, pos, end)
+    if kind == "simple_string":
+        return Token(STRING, pos, end)
     if kind == "block_open":
         return Token(BLOCK_COMMENT, pos, block_comment_end(text, pos))
     if kind == "string_open":
-        return Token(STRING, pos, _end_of_quoted(text, end, _STANDARD_BODY, pos, "quoted string"))
+        return Token(STRING, pos, _end_of_quoted(text, end, _standard_body_end, pos, "quoted string"))
     if kind == "escape_open":
-        return Token(ESCAPE_STRING, pos, _end_of_quoted(text, end, _ESCAPE_BODY, pos, "quoted string"))
+        return Token(ESCAPE_STRING, pos, _end_of_quoted(text, end, escape_body_end, pos, "quoted string"))
     if kind == "unicode_open":
-        return Token(UNICODE_STRING, pos, _end_of_quoted(text, end, _STANDARD_BODY, pos, "quoted string"))
+        return Token(UNICODE_STRING, pos, _end_of_quoted(text, end, _standard_body_end, pos, "quoted string"))
     if kind == "bit_open":
         what = "bit string literal" if text[pos] in "bB" else "hexadecimal string literal"
-        return Token(BIT_STRING, pos, _end_of_quoted(text, end, _BIT_BODY, pos, what))
+        return Token(BIT_STRING, pos, _end_of_quoted(text, end, bit_body_end, pos, what))
     if kind == "quoted_ident_open" or kind == "unicode_ident_open":
-        body = _QUOTED_IDENT_BODY.match(text, end)
-        if body is None:
+        body_end = doubled_quote_body_end(text, end, '"')
+        if body_end < 0:
             raise LexError("unterminated quoted identifier", pos)
-        if body.end() == end + 1:
+        if body_end == end + 1:
             raise LexError("zero-length delimited identifier", pos)
-        return Token(QUOTED_IDENT if kind == "quoted_ident_open" else UNICODE_IDENT, pos, body.end())
+        return Token(QUOTED_IDENT if kind == "quoted_ident_open" else UNICODE_IDENT, pos, body_end)
     if kind == "dollar_open":
         return Token(DOLLAR_STRING, pos, dollar_string_end(text, pos, match.group()))
     if kind == NUMBER:
@@ -264,16 +321,20 @@ def tokenize(text: str) -> list[Token]:
     return list(iter_tokens(text))
 
 
-_TRIVIA_RUN = re.compile(rf"(?:[{SPACE_CLASS}]+|--[^\n\r]*)*")
+#: At most 256 runs a call, as each repetition of a group costs the regex engine a frame until it returns;
+#: group 1 matches when the bound stopped it before more trivia.
+_TRIVIA_RUN = re.compile(rf"(?:[{SPACE_CLASS}]+|--[^\n\r]*){{0,256}}((?=[{SPACE_CLASS}]|--))?")
 
 
 def skip_trivia(text: str, pos: int) -> int:
     """The first offset at or after ``pos`` that is not whitespace or a comment."""
     while True:
-        pos = _TRIVIA_RUN.match(text, pos).end()  # type: ignore[union-attr]
+        run = _TRIVIA_RUN.match(text, pos)
+        assert run is not None  # it matches the empty string
+        pos = run.end()
         if text.startswith("/*", pos):
             pos = block_comment_end(text, pos)
-        else:
+        elif run.lastindex is None:
             return pos
 
 
@@ -388,12 +449,12 @@ def string_content_span(text: str, token: Token) -> tuple[int, int] | None:
         open_quote = text.index("'", token.start)
         content = (open_quote + 1, token.end - 1)
         if token.kind == ESCAPE_STRING:
-            body = _ESCAPE_BODY.match(text, content[0])
+            body_end = escape_body_end(text, content[0])
         elif token.kind == BIT_STRING:
-            body = _BIT_BODY.match(text, content[0])
+            body_end = bit_body_end(text, content[0])
         else:
-            body = _STANDARD_BODY.match(text, content[0])
-        if body is None or body.end() != token.end:
+            body_end = _standard_body_end(text, content[0])
+        if body_end != token.end:
             return None
         return content
     return None
