@@ -262,6 +262,8 @@ def test_the_table_of_refused_statements_names_each_matcher_once() -> None:
         ("'a''b'", "a'b"),
         ("E'\\n\\x41\\101\\u00e9\\\\'", "\nAA\u00e9\\"),
         ("e'it\\'s'", "it's"),
+        ("E'a\\\\''b'", "a\\'b"),
+        ("E'it''s'", "it's"),
         ("U&'\\+01F680!'", "\U0001f680!"),
         ("$$x'y$$", "x'y"),
         ("B'101'", None),
@@ -699,3 +701,20 @@ def test_postgresql_refuses_exactly_the_enum_uses_we_report(server_db: str, sql:
     sqlstate = _sqlstate_in_a_transaction(server_db, sql)
     assert sqlstate in (None, "55P04")
     assert reported == (sqlstate == "55P04")
+
+
+LITERALS = [
+    "'plain'", "'a''b'", "'con'\n  'tinued'", "E'\\n\\x41\\101\\u00e9\\\\'", "e'it\\'s'", "E'a\\\\''b'",
+    "U&'\\0063af\\00E9'", "U&'\\+01F680!'", "$$x'y$$", "$q$a$$b$q$",
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("literal", LITERALS)
+def test_string_values_equal_postgresqls(server_db: str, literal: str) -> None:
+    import psycopg
+
+    (token,) = [t for t in tokenize(literal) if t.kind not in TRIVIA_KINDS]
+    with psycopg.connect(server_db, autocommit=True) as conn:
+        row = conn.execute(f"SELECT {literal}::text").fetchone()
+    assert row is not None and string_literal_value(literal, token) == row[0]

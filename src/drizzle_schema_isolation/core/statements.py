@@ -365,7 +365,10 @@ def _option_truth(text: str, tokens: list[Token]) -> bool:
 
 _STANDARD_PART = re.compile(r"'((?:[^']|'')*)'")
 _ESCAPE_PART = re.compile(r"'((?:[^'\\]|''|\\.)*)'", re.DOTALL)
-_BACKSLASH_ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
+#: One escape of an E'...' string, read left to right as scan.l does: a doubled quote or a backslash escape.
+_BACKSLASH_ESCAPE = re.compile(
+    r"''|\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL
+)
 _SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _UNICODE_ESCAPE = re.compile(r"\\(?:(\\)|([0-9A-Fa-f]{4})|\+([0-9A-Fa-f]{6}))")
 
@@ -385,6 +388,8 @@ def _quoted_parts(text: str, token: Token, part: re.Pattern[str]) -> list[str] |
 
 def _unescape_backslashes(raw: str) -> str:
     def replace(match: re.Match[str]) -> str:
+        if match.group() == "''":
+            return "'"
         octal, hexa, short, long, other = match.groups()
         if octal or hexa:
             return chr(int(octal, 8) if octal else int(hexa, 16))
@@ -392,7 +397,7 @@ def _unescape_backslashes(raw: str) -> str:
             return chr(int(short or long, 16))
         return _SIMPLE_ESCAPES.get(other, other)
 
-    return _BACKSLASH_ESCAPE.sub(replace, raw.replace("''", "'"))
+    return _BACKSLASH_ESCAPE.sub(replace, raw)
 
 
 def _unescape_unicode(raw: str) -> str | None:
