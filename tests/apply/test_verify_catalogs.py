@@ -561,6 +561,43 @@ def test_temporary_objects_are_not_reported(db_url: str, tmp_path: Path) -> None
     assert reported(db_url, tmp_path, "CREATE TEMPORARY TABLE scratch (id int)", "CREATE TEMPORARY VIEW peek AS SELECT 1") == []
 
 
+def test_verify_command_reports_every_leak_of_the_issue(tmp_path: Path) -> None:
+    """Issue 8, item 10, through the command (its own throwaway server): each of these used to say "isolated"."""
+    from click.testing import CliRunner
+
+    from drizzle_schema_isolation.apply_cli import verify_command
+
+    folder = write_folder(tmp_path, (
+        "SET search_path TO public",
+        "CREATE FUNCTION same(int, int) RETURNS boolean LANGUAGE sql AS 'SELECT $1 = $2'",
+        "CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = same)",
+        "CREATE TEXT SEARCH CONFIGURATION my_cfg (COPY = pg_catalog.english)",
+        "CREATE TYPE my_type AS (a text)",
+        "CREATE CAST (text AS my_type) WITH INOUT",
+        "CREATE ROLE app_reader",
+        "CREATE FUNCTION tenant.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$",
+        "CREATE EVENT TRIGGER audit_ddl ON ddl_command_start EXECUTE FUNCTION tenant.on_ddl()",
+        "CREATE FOREIGN DATA WRAPPER my_fdw",
+        "CREATE SERVER my_server FOREIGN DATA WRAPPER my_fdw",
+        "GRANT ALL ON SCHEMA public TO PUBLIC",
+        "DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET search_path TO public', current_database()); END$$",
+    ))
+    result = CliRunner().invoke(verify_command, [str(folder), "--schema", SCHEMA], catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    for line in (
+        "operator public.===(integer,integer)",
+        "text search configuration public.my_cfg",
+        "cast (pg_catalog.text AS public.my_type)",
+        "role app_reader",
+        "event trigger audit_ddl",
+        "foreign-data wrapper my_fdw",
+        "server my_server",
+        "privilege change on schema public",
+        "database setting search_path=public (database postgres)",
+    ):
+        assert f"  {line}\n" in result.stdout, (line, result.stdout)
+
+
 # --------------------------------------------------------------------------------------------- item 11, isolated folders
 
 
