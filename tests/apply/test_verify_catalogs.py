@@ -186,10 +186,10 @@ def test_snapshot_as_an_ordinary_role(cluster: ClusterNames, db_url: str) -> Non
     """Without superuser rights a snapshot reads only what every role may read, and still sees new objects."""
     role = cluster.role("ordinary")
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'ordinary-pw'").format(sql.Identifier(role)))
         conn.execute(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role)))
     try:
-        ordinary = psycopg.connect(db_url, user=role, autocommit=True)
+        ordinary = psycopg.connect(db_url, user=role, password="ordinary-pw", autocommit=True)
     except psycopg.OperationalError as error:
         pytest.skip(f"cannot log in as a new role on this server: {error}")
     with ordinary:
