@@ -68,7 +68,7 @@ def _common_options(function: Any) -> Any:
             show_default=True,
             help="Output format.",
         ),
-        click.version_option(__version__, "--version", prog_name="drizzle-schema-isolation"),
+        click.version_option(__version__, "--version", "-V", prog_name="drizzle-schema-isolation"),
     ]
     for option in reversed(options):
         function = option(function)
@@ -437,7 +437,7 @@ def verify_command(
               help="Schema whose qualifiers apply removes (repeatable; default: public): decides drift.")
 @click.option("--migrations-table", default=DEFAULT_MIGRATIONS_TABLE, show_default=True, metavar="NAME", help="Bookkeeping table in each schema.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
-@click.version_option(__version__, "--version", prog_name="drizzle-schema-isolation")
+@click.version_option(__version__, "--version", "-V", prog_name="drizzle-schema-isolation")
 def status_command(
     folder: Path | None,
     schemas: tuple[str, ...],

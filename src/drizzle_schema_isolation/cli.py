@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import click
 
 from drizzle_schema_isolation import __version__
+from drizzle_schema_isolation.core.analysis import analyze
 from drizzle_schema_isolation.core.finder import (
     DEFAULT_SCHEMAS,
-    find_references,
     normalize_schemas,
 )
 from drizzle_schema_isolation.core.findings import Finding
@@ -211,7 +211,7 @@ def _scan_one(path: str, schemas: tuple[str, ...], run: _Run) -> _Scanned | None
         run.error(f"{display}: error: {error}")
         return None
     try:
-        findings = find_references(source.text, schemas)
+        findings = analyze(source.text, schemas)
     except LexError as error:
         line, column = LineIndex(source.text).position(error.offset)
         run.error(f"{display}:{line}:{column}: error: {error.message}")
@@ -543,7 +543,8 @@ def _report_written(results: list[tuple[_Written, BaseException | None]], run: _
 #: What the ``drizzle-schema-sqlfluff`` hook runs: only our rules, on plain SQL.
 SQLFLUFF_HOOK_ARGUMENTS = ("lint", "--dialect", "postgres", "--templater", "raw", "--rules", "schema_isolation")
 #: sqlfluff skips files over 20 kB and still exits 0; the option has no command-line flag, only config.
-SQLFLUFF_HOOK_CONFIG = "[sqlfluff]\nlarge_file_skip_byte_limit = 0\n"
+#: sqlfluff skips files over 20 kB (and passes them); SI03 warns in sqlfluff as it does in ``check``.
+SQLFLUFF_HOOK_CONFIG = "[sqlfluff]\nlarge_file_skip_byte_limit = 0\nwarnings = SchemaIsolation_SI03\n"
 
 
 @main.command(

@@ -36,7 +36,7 @@ FIXTURES = fixture_sql_files()
 #: The codes ``drizzle-schema-isolation check`` prints today: those of find_references() (SI04 included once the
 #: finder reports it). When check calls core.analysis.analyze(), add SI03 here: the end-to-end test then covers
 #: all four (and fails until then, since check would print SI03 lines sqlfluff's side leaves out).
-CHECK_CODES = frozenset({"SI01", "SI02", "SI04"})
+CHECK_CODES = frozenset({"SI01", "SI02", "SI03", "SI04"})
 SQLFLUFF_CONFIG = "[sqlfluff]\ndialect = postgres\ntemplater = raw\nlarge_file_skip_byte_limit = 0\n"
 
 #: Files whose bytes are the usual suspects, as (name, bytes).
