@@ -174,6 +174,10 @@ def test_connect_sets_timeouts_keepalives_and_the_check_interval(db_url: str) ->
         parameters = conn.info.get_parameters()
         assert parameters.get("connect_timeout") == "10" and parameters.get("keepalives_idle") == "10"
         assert conn.execute("SHOW client_connection_check_interval").fetchone() == ("2s",)
+    from psycopg.conninfo import make_conninfo
+
+    with connect(make_conninfo(db_url, options="-c client_connection_check_interval=7s")) as conn:
+        assert conn.execute("SHOW client_connection_check_interval").fetchone() == ("7s",)
 
 
 @pytest.mark.postgres

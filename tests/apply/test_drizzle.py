@@ -10,20 +10,15 @@ from pathlib import Path
 import pytest
 from apply_support import DATA, migration_folders
 
-from drizzle_schema_isolation.runtime.apply import (
-    Recorded,
-    SchemaNameError,
-    check_identifier,
-    lock_key,
-    plan,
-    upgrade_names,
-)
+from drizzle_schema_isolation.runtime.errors import SchemaNameError
 from drizzle_schema_isolation.runtime.folders import (
     BREAKPOINT,
     FolderError,
     folder_millis,
     read_folder,
 )
+from drizzle_schema_isolation.runtime.options import check_identifier, lock_key
+from drizzle_schema_isolation.runtime.plan import Recorded, plan, upgrade_names
 
 
 def test_journal_layout_order_times_and_hashes() -> None:

@@ -313,21 +313,21 @@ def test_reading_is_one_listing_and_one_open_per_file(tmp_path: Path, monkeypatc
     count = 2000
     tags = [f"{i:04d}_m" for i in range(count)]
     folder = journal_folder(tmp_path, [entry(t, i) for i, t in enumerate(tags)], {f"{t}.sql": SQL for t in tags})
-    calls = {"listdir": 0, "open": 0}
-    real_listdir, real_open = os.listdir, os.open
+    calls = {"scandir": 0, "open": 0}
+    real_scandir, real_open = os.scandir, os.open
 
-    def listdir(path: Any = ".") -> list[str]:
-        calls["listdir"] += 1
-        return real_listdir(path)
+    def scandir(path: Any = ".") -> Any:
+        calls["scandir"] += 1
+        return real_scandir(path)
 
     def counting_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
         calls["open"] += 1
         return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(os, "listdir", listdir)
+    monkeypatch.setattr(os, "scandir", scandir)
     monkeypatch.setattr(os, "open", counting_open)
     assert len(read_folder(folder)) == count
-    assert calls == {"listdir": 1, "open": count + 1}
+    assert calls == {"scandir": 1, "open": count + 1}
 
 
 # ------------------------------------------------------------------------------------------ folders and names on disk
@@ -336,10 +336,10 @@ def test_reading_is_one_listing_and_one_open_per_file(tmp_path: Path, monkeypatc
 def test_unlistable_folder_is_a_folder_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = journal_folder(tmp_path, [entry("0000_a")], {"0000_a.sql": SQL})
 
-    def denied(path: Any = ".") -> list[str]:
+    def denied(path: Any = ".") -> Any:
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(os, "listdir", denied)
+    monkeypatch.setattr(os, "scandir", denied)
     with pytest.raises(FolderError, match="cannot list the folder: Permission denied") as caught:
         read_folder(folder)
     assert_one_line(caught.value)
@@ -347,14 +347,14 @@ def test_unlistable_folder_is_a_folder_error(tmp_path: Path, monkeypatch: pytest
 
 def test_permission_error_while_probing_is_a_folder_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = journal_folder(tmp_path, [entry("0000_a")], {"0000_a.sql": SQL})
-    real_lexists = os.path.lexists
+    real_lstat = os.lstat
 
-    def lexists(path: Any) -> bool:
+    def lstat(path: Any, *args: Any, **kwargs: Any) -> Any:
         if str(path).endswith("0000_a.sql"):
             raise PermissionError(13, "Permission denied", str(path))
-        return real_lexists(path)
+        return real_lstat(path, *args, **kwargs)
 
-    monkeypatch.setattr(os.path, "lexists", lexists)
+    monkeypatch.setattr(os, "lstat", lstat)
     with pytest.raises(FolderError, match="0000_a.sql: Permission denied"):
         read_folder(folder)
 

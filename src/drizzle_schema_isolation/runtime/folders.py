@@ -186,12 +186,12 @@ def _read_any(path: Path) -> MigrationFolder:
     if not path.is_dir():
         raise FolderError(f"{show_path(path)}: not a folder" if path.exists() else f"{show_path(path)}: no such folder")
     root = _resolved(path)
-    names = _list(path)
+    listing = _list(path)
     journal = path / JOURNAL
-    migration_dirs, dir_warnings = _migration_dirs(path, names)
-    if os.path.lexists(journal):
-        migrations = _read_journal(path, root, journal)
-        warnings = _stray_warnings(path, names, migrations)
+    migration_dirs, dir_warnings = _migration_dirs(path, listing)
+    if listing.get(JOURNAL.parts[0]) and os.path.lexists(journal):
+        migrations = _read_journal(path, root, journal, listing)
+        warnings = _stray_warnings(path, listing, migrations)
         if migration_dirs:
             warnings.insert(
                 0,
@@ -201,22 +201,33 @@ def _read_any(path: Path) -> MigrationFolder:
         return MigrationFolder(path, LAYOUT_JOURNAL, migrations, tuple(warnings))
     if migration_dirs:
         return MigrationFolder(path, LAYOUT_FOLDERS, _read_folders(root, migration_dirs), tuple(dir_warnings))
-    if (path / "meta").is_dir() or any(name.endswith(".sql") for name in names):
+    if listing.get(JOURNAL.parts[0]) or any(name.endswith(".sql") for name in listing):
         raise FolderError(
             f"{show_path(path)}: no meta/_journal.json (0.x layout) and no <timestamp>_<name>/migration.sql (1.x layout)"
         )
     raise FolderError(f"{show_path(path)}: not a drizzle migrations folder (no meta/_journal.json, no */migration.sql)")
 
 
-def _list(path: Path) -> list[str]:
-    """The folder's entry names, once (every later decision uses this one listing: linear time)."""
+def _list(path: Path) -> dict[str, bool]:
+    """The folder's entries, sorted by name, each with whether it is a folder (symlinks followed).
+
+    Listed once; every later decision (layout, strays, missing files) uses this listing, so reading
+    costs a constant number of system calls per migration (``scandir`` knows the type of most entries).
+    """
+    listing: dict[str, bool] = {}
     try:
-        return sorted(os.listdir(path))
+        with os.scandir(path) as entries:
+            for entry in entries:
+                try:
+                    listing[entry.name] = entry.is_dir()
+                except OSError:
+                    listing[entry.name] = False
     except OSError as error:
         raise FolderError(f"{show_path(path)}: cannot list the folder: {error.strerror or error}") from None
+    return dict(sorted(listing.items()))
 
 
-def _migration_dirs(path: Path, names: list[str]) -> tuple[list[Path], list[str]]:
+def _migration_dirs(path: Path, listing: dict[str, bool]) -> tuple[list[Path], list[str]]:
     """1.x migration folders (those holding a ``migration.sql`` entry), and warnings for look-alikes without one.
 
     ``migration.sql`` only has to exist (``lexists``): a FIFO or an outside symlink under that name is a
@@ -224,10 +235,10 @@ def _migration_dirs(path: Path, names: list[str]) -> tuple[list[Path], list[str]
     """
     found: list[Path] = []
     warnings: list[str] = []
-    for name in names:
-        child = path / name
-        if not child.is_dir():
+    for name, is_dir in listing.items():
+        if not is_dir or name == JOURNAL.parts[0]:
             continue
+        child = path / name
         if os.path.lexists(child / MIGRATION_FILE):
             found.append(child)
         elif _FOLDER_NAME.match(name) or os.path.lexists(child / "snapshot.json"):
@@ -235,12 +246,12 @@ def _migration_dirs(path: Path, names: list[str]) -> tuple[list[Path], list[str]
     return found, warnings
 
 
-def _stray_warnings(path: Path, names: list[str], migrations: tuple[Migration, ...]) -> list[str]:
+def _stray_warnings(path: Path, listing: dict[str, bool], migrations: tuple[Migration, ...]) -> list[str]:
     """One warning per ``.sql`` file the journal does not list: drizzle only ever reads what the journal names."""
     listed = {m.path.name for m in migrations}
     return [
         f"{show_path(path / name)}: not in {JOURNAL.as_posix()}, drizzle will never apply it"
-        for name in names
+        for name in listing
         if name.endswith(".sql") and name not in listed
     ]
 
@@ -263,24 +274,33 @@ def _is_within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def _read_inside(root: Path, file: Path, limit: int | None = None) -> tuple[bytes, str]:
+def _read_inside(root: Path, file: Path, *, via: tuple[Path, ...] = (), limit: int | None = None) -> tuple[bytes, str]:
     """Read ``file`` (bytes and text) only if it is a regular file inside ``root`` and at most ``limit`` bytes.
 
     drizzle builds ``${folder}/${tag}.sql``, so a hostile journal, a symlink or a FIFO could make a naive
-    reader read (and show, and apply) a file from anywhere, or block forever. In order: the path must exist
-    (else :class:`_Missing`), resolve (symlinks followed) to a place inside ``root``, be a regular file
-    before it is opened (a FIFO is never opened), still be one after opening (``O_NOFOLLOW`` on the
-    resolved path, ``O_NONBLOCK`` against a swap), and end within ``limit`` bytes.
+    reader read (and show, and apply) a file from anywhere, or block forever. ``file`` is a name checked
+    by :func:`name_problem` in the migrations folder or in one of its sub-folders ``via``. In order: the
+    file must exist (else :class:`_Missing`); if it or a folder of ``via`` is a symlink, its resolved
+    path must lie inside ``root``; it must be a regular file before it is opened (a FIFO is never
+    opened) and after (``O_NOFOLLOW``, ``O_NONBLOCK`` against a swap); and it must end within ``limit``.
+    The usual case - a plain file, no symlink - costs one ``lstat`` and no path resolution.
     """
-    if not os.path.lexists(file):
-        raise _Missing(str(file))
-    target = _resolved(file)
-    if not _is_within(target, root):
-        raise FolderError(f"{show_path(file)}: resolves to {show_path(target)}, outside the migrations folder; not read")
     try:
-        kind = _kind(os.stat(target).st_mode)
+        status = os.lstat(file)
     except FileNotFoundError:
-        raise FolderError(f"{show_path(file)}: a symlink to {show_path(target)}, which does not exist") from None
+        raise _Missing(str(file)) from None
+    target = file
+    if stat.S_ISLNK(status.st_mode) or any(os.path.islink(folder) for folder in via):
+        target = _resolved(file)
+        if not _is_within(target, root):
+            raise FolderError(
+                f"{show_path(file)}: resolves to {show_path(target)}, outside the migrations folder; not read"
+            )
+        try:
+            status = os.stat(target)
+        except FileNotFoundError:
+            raise FolderError(f"{show_path(file)}: a symlink to {show_path(target)}, which does not exist") from None
+    kind = _kind(status.st_mode)
     if kind != "regular file":
         raise FolderError(f"{show_path(file)}: is a {kind}, not a regular file; not read")
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -289,9 +309,10 @@ def _read_inside(root: Path, file: Path, limit: int | None = None) -> tuple[byte
     except OSError as error:
         raise FolderError(f"{show_path(file)}: {error.strerror or error}") from None
     try:
-        if _kind(os.fstat(descriptor).st_mode) != "regular file":
+        opened = os.fstat(descriptor)
+        if _kind(opened.st_mode) != "regular file":
             raise FolderError(f"{show_path(file)}: changed while being read; not read")
-        data = _read_bounded(descriptor, file, MAX_FILE_BYTES if limit is None else limit)
+        data = _read_bounded(descriptor, file, opened.st_size, MAX_FILE_BYTES if limit is None else limit)
     finally:
         os.close(descriptor)
     return data, _decode(file, data)
@@ -311,20 +332,25 @@ def _kind(mode: int) -> str:
     return "special file"
 
 
-def _read_bounded(descriptor: int, file: Path, limit: int) -> bytes:
+def _read_bounded(descriptor: int, file: Path, size_hint: int, limit: int) -> bytes:
+    """At most ``limit`` bytes or a FolderError; one read of ``size_hint + 1`` bytes for a file that does not grow."""
+    if size_hint > limit:
+        raise FolderError(f"{show_path(file)}: larger than {limit:,} bytes; not read")
     chunks: list[bytes] = []
     size = 0
+    want = size_hint + 1
     while True:
         try:
-            chunk = os.read(descriptor, min(_READ_CHUNK, limit + 1 - size))
+            chunk = os.read(descriptor, min(want, limit + 1 - size))
         except OSError as error:
             raise FolderError(f"{show_path(file)}: {error.strerror or error}") from None
         if not chunk:
-            return b"".join(chunks)
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:
             raise FolderError(f"{show_path(file)}: larger than {limit:,} bytes; not read")
+        want = _READ_CHUNK
 
 
 def _decode(file: Path, data: bytes) -> str:
@@ -340,32 +366,36 @@ def _decode(file: Path, data: bytes) -> str:
 # ------------------------------------------------------------------------------------------ 0.x journal
 
 
-def _read_journal(folder: Path, root: Path, journal: Path) -> tuple[Migration, ...]:
+def _read_journal(folder: Path, root: Path, journal: Path, listing: dict[str, bool]) -> tuple[Migration, ...]:
     entries = _journal_entries(root, journal)
-    checked = [_checked_entry(journal, index, entry) for index, entry in enumerate(entries)]
-    missing = [(index, tag) for index, (tag, _, _) in enumerate(checked) if not os.path.lexists(folder / f"{tag}.sql")]
+    shown = show_path(journal)
+    checked = [_checked_entry(shown, index, entry) for index, entry in enumerate(entries)]
+    missing = [(index, tag) for index, (tag, _, _) in enumerate(checked) if not _listed(folder, listing, f"{tag}.sql")]
     if missing:
         index, tag = missing[0]
         more = f" ({len(missing) - 1} more entries name missing files)" if len(missing) > 1 else ""
-        raise FolderError(
-            f"{show_path(journal)}: entry {index} ({show_text(tag)}) names {show_text(tag)}.sql, which does not exist{more}"
-        )
+        raise FolderError(f"{shown}: entry {index} ({show_text(tag)}) names {show_text(tag)}.sql, which does not exist{more}")
     migrations: list[Migration] = []
-    for tag, when, breakpoints in checked:
+    for index, (tag, when, breakpoints) in enumerate(checked):
         file = folder / f"{tag}.sql"
         try:
             data, text = _read_inside(root, file)
-        except _Missing:  # removed since we looked: same message as above
-            raise FolderError(f"{show_path(journal)}: names {show_text(tag)}.sql, which does not exist") from None
+        except _Missing:  # removed since the listing: same message as above
+            raise FolderError(f"{shown}: entry {index} ({show_text(tag)}) names {show_text(tag)}.sql, which does not exist") from None
         migrations.append(Migration(tag, file, when, data, text, breakpoints))
     return tuple(migrations)
 
 
+def _listed(folder: Path, listing: dict[str, bool], name: str) -> bool:
+    """In the listing, or found by the file system (case-insensitive or normalising file systems)."""
+    return name in listing or os.path.lexists(folder / name)
+
+
 def _journal_entries(root: Path, journal: Path) -> list[object]:
     try:
-        _, text = _read_inside(root, journal, MAX_JOURNAL_BYTES)
+        _, text = _read_inside(root, journal, via=(journal.parent,), limit=MAX_JOURNAL_BYTES)
     except _Missing:
-        raise FolderError(f"{show_path(journal)}: missing (a symlink to nothing?)") from None
+        raise FolderError(f"{show_path(journal)}: missing") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
@@ -382,9 +412,9 @@ def _journal_entries(root: Path, journal: Path) -> list[object]:
     return entries
 
 
-def _checked_entry(journal: Path, index: int, entry: object) -> tuple[str, int, bool]:
-    """``(tag, when, breakpoints)`` of one journal entry, or a FolderError naming the entry."""
-    where = f"{show_path(journal)}: entry {index}"
+def _checked_entry(journal: str, index: int, entry: object) -> tuple[str, int, bool]:
+    """``(tag, when, breakpoints)`` of one journal entry, or a FolderError naming the entry (``journal`` as shown)."""
+    where = f"{journal}: entry {index}"
     if not isinstance(entry, dict):
         raise FolderError(f"{where} is not an object")
     tag, when = entry.get("tag"), entry.get("when")
@@ -448,7 +478,7 @@ def _read_folders(root: Path, dirs: list[Path]) -> tuple[Migration, ...]:
         file = child / MIGRATION_FILE
         created_at = folder_millis(child.name)
         try:
-            data, text = _read_inside(root, file)
+            data, text = _read_inside(root, file, via=(child,))
         except _Missing:
             raise FolderError(f"{show_path(file)}: missing") from None
         migrations.append(Migration(child.name, file, created_at, data, text, True))

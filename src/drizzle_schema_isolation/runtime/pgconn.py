@@ -21,6 +21,7 @@ Settings the user put in the URL win over these defaults.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -36,6 +37,7 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 KEEPALIVE_SETTINGS = {"keepalives": "1", "keepalives_idle": "10", "keepalives_interval": "5", "keepalives_count": "3"}
 CLIENT_CONNECTION_CHECK_INTERVAL = "2s"
 _CHECK_INTERVAL_SINCE = 140000  # client_connection_check_interval exists from PostgreSQL 14
+_LIBRARY_LOGGERS = ("psycopg", "psycopg.pool")
 
 _URL_PASSWORD = re.compile(r"(postgres(?:ql)?://[^:/?#@\s]*):([^@/?#\s]*)@", re.IGNORECASE)
 _KV_PASSWORD = re.compile(r"((?<![?&\w])(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
@@ -191,6 +193,19 @@ def _parse_reason(message: str, url: str) -> str:
     return reason
 
 
+def quiet_library_loggers() -> None:
+    """Give psycopg's loggers (``psycopg``, ``psycopg.pool``) a ``NullHandler``, once.
+
+    Without any handler Python prints their warnings to stderr through ``logging.lastResort`` (a pool
+    printed one line per failed retry); with a ``NullHandler`` they stay silent unless the application
+    configured logging, whose handlers still receive them (the records propagate as usual).
+    """
+    for name in _LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(handler, logging.NullHandler) for handler in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+
+
 def connection_kwargs(
     url: str = "",
     *,
@@ -228,6 +243,9 @@ def session_setup(conn: psycopg.Connection[Any]) -> None:
         raise ValueError("session_setup() needs an idle connection (not inside a transaction)")
     if conn.info.server_version < _CHECK_INTERVAL_SINCE:
         return
+    startup_options = conn.info.get_parameters().get("options", "") + " " + os.environ.get("PGOPTIONS", "")
+    if "client_connection_check_interval" in startup_options:
+        return  # the user chose a value (options=-c ...): theirs wins, as for the other settings
     conn.execute(f"SET client_connection_check_interval = '{CLIENT_CONNECTION_CHECK_INTERVAL}'")
     if not conn.autocommit:
         conn.commit()
@@ -242,6 +260,7 @@ def connect(
     """An idle connection with :func:`session_setup` done, or :class:`ConnectError` with a password-free message."""
     import psycopg
 
+    quiet_library_loggers()
     url = resolve_url(database_url)
     parse_conninfo(url)
     kwargs = connection_kwargs(url, application_name=application_name, connect_timeout=connect_timeout)

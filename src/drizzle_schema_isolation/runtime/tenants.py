@@ -22,13 +22,12 @@ remaining schema wait its 60 s timeout and logged every retry. Here:
   target's session state - a search_path, a session advisory lock left behind by a failure - never
   leaks into the next.
 
-psycopg's loggers get a ``NullHandler`` (:func:`quiet_library_loggers`): its warnings never reach
-stderr unless the application configured logging itself.
+psycopg's loggers get a ``NullHandler`` (:func:`~drizzle_schema_isolation.runtime.pgconn.quiet_library_loggers`,
+re-exported here): its warnings never reach stderr unless the application configured logging itself.
 """
 
 from __future__ import annotations
 
-import logging
 import string
 import threading
 import time
@@ -39,23 +38,22 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
-from drizzle_schema_isolation.runtime.apply import (
-    ApplyError,
-    ApplyResult,
-    apply_migrations,
-    check_identifier,
-)
+from drizzle_schema_isolation.runtime.apply import apply_migrations
+from drizzle_schema_isolation.runtime.errors import ApplyError
 from drizzle_schema_isolation.runtime.folders import FolderError, MigrationFolder, name_problem, read_folder, show_path
+from drizzle_schema_isolation.runtime.options import check_identifier
 from drizzle_schema_isolation.runtime.pgconn import (
     DEFAULT_CONNECT_TIMEOUT,
     ConnectError,
     connect,
     password_of,
+    quiet_library_loggers,
     redact,
     resolve_url,
     secrets_of,
     session_setup,
 )
+from drizzle_schema_isolation.runtime.results import ApplyResult
 
 if TYPE_CHECKING:  # pragma: no cover
     import psycopg
@@ -63,7 +61,6 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_SCHEMA_TEMPLATE = "plugin_{name}"
 PLUGIN_MIGRATIONS = "drizzle"
 
-_LIBRARY_LOGGERS = ("psycopg", "psycopg.pool")
 _MAX_SCHEMAS_FILE_BYTES = 64 * 1024 * 1024
 _OPENERS = 16  # connections opened in parallel (a remote server: 256 serial handshakes add up)
 # PostgreSQL's words when it has no slot left (SQLSTATE 53300): max_connections, reserved slots, CONNECTION LIMIT.
@@ -188,19 +185,6 @@ def read_schemas_file(path: str | Path) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
 
 
-def quiet_library_loggers() -> None:
-    """Give psycopg's loggers (``psycopg``, ``psycopg.pool``) a ``NullHandler``, once.
-
-    Without any handler Python prints their warnings to stderr through ``logging.lastResort``; with a
-    ``NullHandler`` they stay silent unless the application configured logging, whose handlers still
-    receive them (the records propagate as usual).
-    """
-    for name in _LIBRARY_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(handler, logging.NullHandler) for handler in logger.handlers):
-            logger.addHandler(logging.NullHandler())
-
-
 def open_connections(url: str, count: int, *, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) -> list[psycopg.Connection[Any]]:
     """``count`` connections with the session setup done, or one :class:`ConnectError` (none left open).
 
@@ -224,12 +208,14 @@ def open_connections(url: str, count: int, *, connect_timeout: float = DEFAULT_C
         return opened
     for conn in opened:
         conn.close()
-    raise ConnectError(_open_failure(failures[0], len(opened), count))
+    raise ConnectError(_open_failure(failures, len(opened), count))
 
 
-def _open_failure(error: BaseException, accepted: int, wanted: int) -> str:
-    message = str(error)
-    if any(marker in message for marker in _NO_SLOTS):
+def _open_failure(failures: list[BaseException], accepted: int, wanted: int) -> str:
+    """The message for connections the server refused: PostgreSQL's own words, and what to do about slots."""
+    no_slot = [str(f) for f in failures if any(marker in str(f) for marker in _NO_SLOTS)]
+    message = no_slot[0] if no_slot else str(failures[0])
+    if no_slot:
         return (
             f"{message}; the server accepted {accepted} of the {wanted} connections asked for: "
             f"use a lower --jobs (at most {max(1, accepted - 1)} leaves a slot for others) or raise max_connections"
@@ -251,7 +237,7 @@ def apply_many(
     Raises :class:`ConnectError` when the connections cannot be opened (nothing was attempted); a server
     lost mid-run fails the targets not started yet at once (see the module docstring).
     """
-    quiet_library_loggers()
+    quiet_library_loggers()  # connect() does it too; before the threads start, once
     started = time.perf_counter()
     folders = _read_folders(targets)
     batch = BatchResult()
