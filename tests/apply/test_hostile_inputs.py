@@ -271,6 +271,14 @@ def test_journal_that_is_not_utf8(tmp_path: Path, guard: OpenGuard) -> None:
         read_guarded(guard, folder)
 
 
+@pytest.mark.parametrize(("encoding", "name"), [("utf-16", "UTF-16"), ("utf-32", "UTF-32")])
+def test_utf16_and_utf32_migrations_are_named(tmp_path: Path, guard: OpenGuard, encoding: str, name: str) -> None:
+    folder = journal_folder(tmp_path, [entry("0000_x")])
+    (folder / "0000_x.sql").write_bytes(SQL.encode(encoding))  # with its BOM, as Windows editors save it
+    with pytest.raises(FolderError, match=f"0000_x.sql: is {name}, not UTF-8"):
+        read_guarded(guard, folder)
+
+
 def test_missing_file_names_the_journal_entry(tmp_path: Path, guard: OpenGuard) -> None:
     tags = ["0000_a", "0001_b", "0002_c", "0003_d"]
     folder = journal_folder(tmp_path, [entry(t, i) for i, t in enumerate(tags)], {"0000_a.sql": SQL, "0002_c.sql": SQL})

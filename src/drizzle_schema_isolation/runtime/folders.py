@@ -357,10 +357,21 @@ def _decode(file: Path, data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
+        encoding = _utf16_or_32(data)
+        if encoding:
+            raise FolderError(f"{show_path(file)}: is {encoding}, not UTF-8 (drizzle reads UTF-8): save it as UTF-8") from None
         line = data.count(b"\n", 0, error.start) + 1
         raise FolderError(
             f"{show_path(file)}: not valid UTF-8 (byte 0x{data[error.start]:02x} at line {line})"
         ) from None
+
+
+def _utf16_or_32(data: bytes) -> str | None:
+    """``UTF-16``/``UTF-32`` when ``data`` starts with that BOM (what Windows editors write), else ``None``."""
+    for bom, name in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
+        if data.startswith(bom):
+            return name
+    return None
 
 
 # ------------------------------------------------------------------------------------------ 0.x journal
