@@ -333,7 +333,7 @@ def _kind(mode: int) -> str:
 
 
 def _read_bounded(descriptor: int, file: Path, size_hint: int, limit: int) -> bytes:
-    """At most ``limit`` bytes or a FolderError; one read of ``size_hint + 1`` bytes for a file that does not grow."""
+    """At most ``limit`` bytes or a FolderError; a single read for a file that is ``size_hint`` bytes long."""
     if size_hint > limit:
         raise FolderError(f"{show_path(file)}: larger than {limit:,} bytes; not read")
     chunks: list[bytes] = []
@@ -345,11 +345,13 @@ def _read_bounded(descriptor: int, file: Path, size_hint: int, limit: int) -> by
         except OSError as error:
             raise FolderError(f"{show_path(file)}: {error.strerror or error}") from None
         if not chunk:
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            return b"".join(chunks)
         chunks.append(chunk)
         size += len(chunk)
         if size > limit:
             raise FolderError(f"{show_path(file)}: larger than {limit:,} bytes; not read")
+        if size == size_hint and len(chunk) < want:  # all that fstat announced and no more: skip the EOF read
+            return chunk if len(chunks) == 1 else b"".join(chunks)
         want = _READ_CHUNK
 
 
