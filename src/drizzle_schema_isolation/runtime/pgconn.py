@@ -284,14 +284,3 @@ def connect_failure(error: BaseException, url: str, database_url: str | None = N
         message += " (no database URL was given and neither DATABASE_URL nor a PG* variable is set)"
     return message
 
-
-def is_connection_lost(error: BaseException) -> bool:
-    """Whether ``error`` means the server is gone (or refuses connections), rather than a SQL problem."""
-    import psycopg
-
-    if isinstance(error, ConnectError):
-        return True
-    sqlstate = getattr(error, "sqlstate", None) or ""
-    if sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03"):  # connection exception, shutdown
-        return True
-    return isinstance(error, psycopg.OperationalError) and not sqlstate
