@@ -22,16 +22,21 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from drizzle_schema_isolation.core.analysis import analyze
-from drizzle_schema_isolation.core.findings import NON_ATOMIC
+from drizzle_schema_isolation.core.finder import find_references
+from drizzle_schema_isolation.core.findings import NON_ATOMIC, Finding
 from drizzle_schema_isolation.core.lexer import TRIVIA_KINDS, LexError, iter_tokens, tokenize
 from drizzle_schema_isolation.core.rewrite import LineIndex
 from drizzle_schema_isolation.core.statements import (
+    _KEY_WORDS_BY_FIRST_WORD,
     ADD_ENUM_VALUE,
     NO_TRANSACTION_BLOCK,
     NO_TRANSACTION_BLOCK_STATEMENTS,
     ORDINARY,
     TRANSACTION_CONTROL,
     SqlStatement,
+    _cannot_hold_findings,
+    _KeyWords,
+    _non_atomic_findings_unfiltered,
     classify_statements,
     non_atomic_findings,
     split_statements,
@@ -251,7 +256,7 @@ def test_action_span_covers_the_keywords() -> None:
 
 
 def test_the_table_of_refused_statements_names_each_matcher_once() -> None:
-    matchers = [matcher for _, _, matcher, _ in NO_TRANSACTION_BLOCK_STATEMENTS]
+    matchers = [refused.matcher for refused in NO_TRANSACTION_BLOCK_STATEMENTS]
     assert len(matchers) == len(set(matchers)) >= 15
 
 
@@ -718,3 +723,112 @@ def test_string_values_equal_postgresqls(server_db: str, literal: str) -> None:
     with psycopg.connect(server_db, autocommit=True) as conn:
         row = conn.execute(f"SELECT {literal}::text").fetchone()
     assert row is not None and string_literal_value(literal, token) == row[0]
+
+
+# --- the pre-filter: statements and texts that cannot matter are not classified -------------------------
+
+
+def test_each_refused_statement_names_its_key_word_and_first_word() -> None:
+    """The key word the pre-filter looks for is one of the statement's own keywords."""
+    for refused in NO_TRANSACTION_BLOCK_STATEMENTS:
+        assert refused.first_word in refused.action.lower().split()
+        assert refused.key_word in refused.action.lower().split()
+        assert refused.key_word in _KEY_WORDS_BY_FIRST_WORD[refused.first_word]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        'CREATE TABLE "t" ("id" serial PRIMARY KEY, "begin_at" timestamp);\n--> statement-breakpoint\nSELECT 1;',
+        "SELECT 2fa FROM t;",  # a number glued to a word: a lexical error the finder lets pass, so it is read
+        "CREATE TYPE e AS ENUM ('a');",
+    ],
+)
+def test_texts_without_a_finding_word_are_not_split(sql: str) -> None:
+    """Such texts skip the splitter, unless they may hold the one lexical error only the splitter raises."""
+    skipped = _cannot_hold_findings(sql, _KeyWords(sql))
+    assert skipped == ("2fa" not in sql)
+    if skipped:
+        assert non_atomic_findings(sql) == []
+    else:
+        with pytest.raises(LexError):
+            non_atomic_findings(sql)
+
+
+def test_an_unread_invalid_text_is_an_error_for_find_references() -> None:
+    """A text the pre-filter does not read returns []: its lexical error is find_references' to report."""
+    sql = "SELECT 'unterminated;"
+    assert non_atomic_findings(sql) == []
+    with pytest.raises(LexError):
+        _non_atomic_findings_unfiltered(sql)
+    with pytest.raises(LexError):
+        find_references(sql)
+
+
+def test_key_words_are_whole_unquoted_ascii_words_in_any_case() -> None:
+    """After a ``$`` a word counts (a dollar quote may end there: ``$a$$a$CONCURRENTLY``), a superset."""
+    sql = 'BeGiN; begin_x; "x"CONCURRENTLY; $1commit; x$end; ébegin; endé; value1; 1;ABORT'
+    found = [sql[offset : offset + len(word)] for offset, word in _KeyWords(sql).found]
+    assert found == ["BeGiN", "CONCURRENTLY", "commit", "end", "ABORT"]
+
+
+def test_key_words_in_text_whose_length_changes_when_lower_cased() -> None:
+    """'İ'.lower() is two characters: offsets are then read from the text itself."""
+    sql = "SELECT 'İ'; COMMIT;"
+    assert _KeyWords(sql).found == [(12, "commit")]
+
+
+SOUP_PARTS = st.sampled_from(
+    [
+        # statements that matter
+        "BEGIN", "begin work", "COMMIT", "commit and chain", "END", "ROLLBACK", "rollback to savepoint s",
+        "ABORT", "SAVEPOINT s", "RELEASE s", "START TRANSACTION", "PREPARE TRANSACTION 'x'",
+        "COMMIT PREPARED 'x'", "CREATE INDEX CONCURRENTLY i ON t (a)", "drop index concurrently i",
+        "REINDEX (concurrently) TABLE t", "REINDEX SYSTEM", "VACUUM", "CLUSTER", "ALTER SYSTEM SET x = 1",
+        "CREATE DATABASE d", "ALTER DATABASE d SET TABLESPACE s", "DROP TABLESPACE s",
+        "CREATE SUBSCRIPTION s CONNECTION '' PUBLICATION p", "ALTER SUBSCRIPTION s REFRESH PUBLICATION",
+        "DISCARD ALL", "ALTER TABLE t DETACH PARTITION p CONCURRENTLY",
+        "ALTER TABLE t DETACH PARTITION p $a$$a$CONCURRENTLY",
+        "CREATE TYPE e AS ENUM ('a')", "ALTER TYPE e ADD VALUE 'v'", "alter type s.e add value if not exists 'w'",
+        "SELECT 'v'", "INSERT INTO t VALUES (E'\\x76')", "SELECT U&'\\0077'", "DO $$ BEGIN PERFORM 'v'; END $$",
+        "DO LANGUAGE plpgsql $b$ BEGIN COMMIT; END $b$",
+        # the keywords where they are not keywords
+        'SELECT "BEGIN"', "SELECT 'commit'", "SELECT 1 -- END", "SELECT /* VACUUM */ 1", "SELECT $$ COMMIT $$",
+        'SELECT U&"\\0062egin"', "SELECT begin_x", "SELECT x$begin", "SELECT $1begin", "SELECT ſystem",
+        '"begin"', "'end'", "commit_x", "CREATE TABLE database (value int)", "ALTER TABLE value ADD x int",
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END",
+        # plain statements, and what the lexer rejects
+        'CREATE TABLE "t" ("id" serial)', "SELECT 1", "SELECT 2fa", "SELECT 'open", '""',
+    ]
+)
+
+
+@st.composite
+def _soups(draw: st.DrawFn) -> str:
+    parts = draw(st.lists(SOUP_PARTS, max_size=12))
+    separator = st.sampled_from([";\n", "; ", ";", " ", "\n--> statement-breakpoint\n"])
+    separators = draw(st.lists(separator, min_size=len(parts), max_size=len(parts)))
+    return "".join(part + separator for part, separator in zip(parts, separators, strict=True))
+
+
+def _outcome(sql: str, function: Any) -> list[Finding] | tuple[int, str]:
+    try:
+        findings: list[Finding] = function(sql)
+    except LexError as error:
+        return error.offset, error.message
+    return findings
+
+
+@settings(max_examples=600, deadline=None)
+@given(_soups())
+@example("ALTER TABLE t DETACH PARTITION p $a$$a$CONCURRENTLY;")
+@example("ALTER TYPE e ADD VALUE 'v'; SELECT E'\\x76';")
+@example("SELECT 2fa;")
+def test_the_pre_filtered_findings_equal_classifying_every_statement(sql: str) -> None:
+    """Skipping texts and statements without key words changes no finding, and analyze() raises as before."""
+    expected = _outcome(sql, _non_atomic_findings_unfiltered)
+    found = _outcome(sql, non_atomic_findings)
+    if found != expected:  # only a text that is not read at all, whose lexical error the finder raises
+        assert found == [] and isinstance(expected, tuple)
+        with pytest.raises(LexError):
+            find_references(sql)

@@ -371,6 +371,7 @@ _BACKSLASH_ESCAPE = re.compile(
 )
 _SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _UNICODE_ESCAPE = re.compile(r"\\(?:(\\)|([0-9A-Fa-f]{4})|\+([0-9A-Fa-f]{6}))")
+_UESCAPE = re.compile(r"(?i)uescape\b")
 
 
 def _quoted_parts(text: str, token: Token, part: re.Pattern[str]) -> list[str] | None:
@@ -423,7 +424,7 @@ def string_literal_value(text: str, token: Token) -> str | None:
             parts = _quoted_parts(text, token, _ESCAPE_PART)
             return None if parts is None else "".join(_unescape_backslashes(part) for part in parts)
         if token.kind == UNICODE_STRING:
-            if skip_trivia(text, token.end) < len(text) and re.match(r"(?i)uescape\b", text[skip_trivia(text, token.end) :]):
+            if _UESCAPE.match(text, skip_trivia(text, token.end)):
                 return None
             parts = _quoted_parts(text, token, _STANDARD_PART)
             return None if parts is None else _unescape_unicode("".join(parts))
@@ -445,11 +446,15 @@ class _Match(NamedTuple):
 
 
 _NOISE = ("work", "transaction")
+#: The first keywords of every transaction-control statement: :func:`_transaction_control` reads no other.
+_TRANSACTION_WORDS = frozenset({"begin", "start", "savepoint", "release", "prepare", "commit", "end", "rollback", "abort"})
 
 
 def _transaction_control(words: _Words) -> _Match | None:
     """PostgreSQL's TransactionStmt and TransactionStmtLegacy (gram.y), by their leading keywords."""
     first = words.word(0)
+    if first not in _TRANSACTION_WORDS:
+        return None
     if first == "begin":
         if words.word(1) == "atomic":
             return None
@@ -578,35 +583,49 @@ def _detach_partition_concurrently(words: _Words) -> _Match | None:
     return _Match("ALTER TABLE DETACH PARTITION CONCURRENTLY", detach, concurrently) if concurrently >= 0 else None
 
 
+class RefusedStatement(NamedTuple):
+    """One kind of statement PostgreSQL refuses inside a transaction block."""
+
+    #: The phrase naming it in findings.
+    action: str
+    #: Its first keyword: the matcher is only asked about statements that start with it.
+    first_word: str
+    #: A keyword every statement the matcher accepts contains (unquoted): a statement or a text without it
+    #: cannot be one, so :func:`non_atomic_findings` does not classify them.
+    key_word: str
+    matcher: Callable[[_Words], _Match | None]
+    #: The command name as PostgreSQL's error message gives it.
+    message: str
+
+
 #: Statements PostgreSQL refuses inside a transaction block ("ERROR: X cannot run inside a transaction block",
 #: SQLSTATE 25001): the callers of PreventInTransactionBlock() in PostgreSQL 18's sources (tcop/utility.c and
 #: commands/{indexcmds,tablecmds,dbcommands,tablespace,vacuum,cluster,subscriptioncmds,discard}.c), read
-#: with the search tool. As (action, first keyword, matcher, the command name PostgreSQL's error message
-#: uses). Callers that depend on the catalog, not on the text (REINDEX or CLUSTER of a partitioned table, DROP
-#: SUBSCRIPTION of a subscription without a slot) are decided by the text alone: the warning errs on the side
-#: of reporting. COMMIT PREPARED and ROLLBACK PREPARED are callers too; they are TRANSACTION_CONTROL here.
-NO_TRANSACTION_BLOCK_STATEMENTS: tuple[tuple[str, str, Callable[[_Words], _Match | None], str], ...] = (
-    ("CREATE INDEX CONCURRENTLY", "create", _create_index_concurrently, "CREATE INDEX CONCURRENTLY"),
-    ("DROP INDEX CONCURRENTLY", "drop", _drop_index_concurrently, "DROP INDEX CONCURRENTLY"),
-    ("REINDEX CONCURRENTLY / SCHEMA / DATABASE / SYSTEM", "reindex", _reindex, "REINDEX CONCURRENTLY, REINDEX SCHEMA|DATABASE|SYSTEM"),
-    ("VACUUM", "vacuum", _vacuum, "VACUUM"),
-    ("CLUSTER", "cluster", _cluster_without_table, "CLUSTER (without a table: every clustered table)"),
-    ("ALTER SYSTEM", "alter", _two_words("alter", "system", "ALTER SYSTEM"), "ALTER SYSTEM"),
-    ("CREATE DATABASE", "create", _two_words("create", "database", "CREATE DATABASE"), "CREATE DATABASE"),
-    ("DROP DATABASE", "drop", _two_words("drop", "database", "DROP DATABASE"), "DROP DATABASE"),
-    ("ALTER DATABASE SET TABLESPACE", "alter", _alter_database_set_tablespace, "ALTER DATABASE SET TABLESPACE"),
-    ("CREATE TABLESPACE", "create", _two_words("create", "tablespace", "CREATE TABLESPACE"), "CREATE TABLESPACE"),
-    ("DROP TABLESPACE", "drop", _two_words("drop", "tablespace", "DROP TABLESPACE"), "DROP TABLESPACE"),
-    ("CREATE SUBSCRIPTION", "create", _create_subscription, "CREATE SUBSCRIPTION ... WITH (create_slot = true)"),
-    ("DROP SUBSCRIPTION", "drop", _two_words("drop", "subscription", "DROP SUBSCRIPTION"), "DROP SUBSCRIPTION (with a slot)"),
-    ("ALTER SUBSCRIPTION", "alter", _alter_subscription, "ALTER SUBSCRIPTION ... REFRESH / with refresh / SET (failover|two_phase)"),
-    ("DISCARD ALL", "discard", _two_words("discard", "all", "DISCARD ALL"), "DISCARD ALL"),
-    ("ALTER TABLE DETACH PARTITION CONCURRENTLY", "alter", _detach_partition_concurrently, "ALTER TABLE ... DETACH CONCURRENTLY"),
+#: with the search tool, as :class:`RefusedStatement` entries. Callers that depend on the catalog, not on the
+#: text (REINDEX or CLUSTER of a partitioned table, DROP SUBSCRIPTION of a subscription without a slot) are
+#: decided by the text alone: the warning errs on the side of reporting. COMMIT PREPARED and ROLLBACK PREPARED are callers too; they are TRANSACTION_CONTROL here.
+NO_TRANSACTION_BLOCK_STATEMENTS: tuple[RefusedStatement, ...] = (
+    RefusedStatement("CREATE INDEX CONCURRENTLY", "create", "concurrently", _create_index_concurrently, "CREATE INDEX CONCURRENTLY"),
+    RefusedStatement("DROP INDEX CONCURRENTLY", "drop", "concurrently", _drop_index_concurrently, "DROP INDEX CONCURRENTLY"),
+    RefusedStatement("REINDEX CONCURRENTLY / SCHEMA / DATABASE / SYSTEM", "reindex", "reindex", _reindex, "REINDEX CONCURRENTLY, REINDEX SCHEMA|DATABASE|SYSTEM"),
+    RefusedStatement("VACUUM", "vacuum", "vacuum", _vacuum, "VACUUM"),
+    RefusedStatement("CLUSTER", "cluster", "cluster", _cluster_without_table, "CLUSTER (without a table: every clustered table)"),
+    RefusedStatement("ALTER SYSTEM", "alter", "system", _two_words("alter", "system", "ALTER SYSTEM"), "ALTER SYSTEM"),
+    RefusedStatement("CREATE DATABASE", "create", "database", _two_words("create", "database", "CREATE DATABASE"), "CREATE DATABASE"),
+    RefusedStatement("DROP DATABASE", "drop", "database", _two_words("drop", "database", "DROP DATABASE"), "DROP DATABASE"),
+    RefusedStatement("ALTER DATABASE SET TABLESPACE", "alter", "database", _alter_database_set_tablespace, "ALTER DATABASE SET TABLESPACE"),
+    RefusedStatement("CREATE TABLESPACE", "create", "tablespace", _two_words("create", "tablespace", "CREATE TABLESPACE"), "CREATE TABLESPACE"),
+    RefusedStatement("DROP TABLESPACE", "drop", "tablespace", _two_words("drop", "tablespace", "DROP TABLESPACE"), "DROP TABLESPACE"),
+    RefusedStatement("CREATE SUBSCRIPTION", "create", "subscription", _create_subscription, "CREATE SUBSCRIPTION ... WITH (create_slot = true)"),
+    RefusedStatement("DROP SUBSCRIPTION", "drop", "subscription", _two_words("drop", "subscription", "DROP SUBSCRIPTION"), "DROP SUBSCRIPTION (with a slot)"),
+    RefusedStatement("ALTER SUBSCRIPTION", "alter", "subscription", _alter_subscription, "ALTER SUBSCRIPTION ... REFRESH / with refresh / SET (failover|two_phase)"),
+    RefusedStatement("DISCARD ALL", "discard", "discard", _two_words("discard", "all", "DISCARD ALL"), "DISCARD ALL"),
+    RefusedStatement("ALTER TABLE DETACH PARTITION CONCURRENTLY", "alter", "concurrently", _detach_partition_concurrently, "ALTER TABLE ... DETACH CONCURRENTLY"),
 )
 
 _MATCHERS_BY_FIRST_WORD: dict[str, list[Callable[[_Words], _Match | None]]] = {}
-for _action, _first, _matcher, _message in NO_TRANSACTION_BLOCK_STATEMENTS:
-    _MATCHERS_BY_FIRST_WORD.setdefault(_first, []).append(_matcher)
+for _refused in NO_TRANSACTION_BLOCK_STATEMENTS:
+    _MATCHERS_BY_FIRST_WORD.setdefault(_refused.first_word, []).append(_refused.matcher)
 
 
 def _no_transaction_block(words: _Words) -> _Match | None:
@@ -615,6 +634,11 @@ def _no_transaction_block(words: _Words) -> _Match | None:
         if match is not None:
             return match
     return None
+
+
+#: ``ALTER TYPE ... ADD VALUE`` and ``CREATE TYPE ... AS ENUM`` are read only in statements holding these words.
+_ADD_VALUE_WORD = "value"
+_ENUM_WORD = "enum"
 
 
 class _EnumValue(NamedTuple):
@@ -644,7 +668,7 @@ def _add_enum_value(words: _Words) -> _EnumValue | None:
     if not words.words_at(0, "alter", "type"):
         return None
     type_name, index = _dotted_name(words, 2)
-    if not words.words_at(index, "add", "value"):
+    if not words.words_at(index, "add", _ADD_VALUE_WORD):
         return None
     literal = index + 2
     if words.words_at(literal, "if", "not", "exists"):
@@ -790,7 +814,7 @@ def _type_created(words: _Words) -> str | None:
     if not words.words_at(0, "create", "type"):
         return None
     name, index = _dotted_name(words, 2)
-    return name if words.words_at(index, "as", "enum") else None
+    return name if words.words_at(index, "as", _ENUM_WORD) else None
 
 
 def _enum_value_uses(words: _Words, added: dict[str, str | None]) -> Iterator[Finding]:
@@ -807,13 +831,31 @@ def non_atomic_findings(text: str) -> list[Finding]:
     (pointing at its keywords), and one per use of a label added by ``ALTER TYPE ... ADD VALUE`` earlier in
     the same text with no commit in between (a string literal equal to it in a later statement, including
     in a ``DO`` body). A label added to a type created in the same transaction is safe to use, as in
-    PostgreSQL. Raises LexError on lexically invalid text.
+    PostgreSQL.
+
+    Raises LexError on lexically invalid text, except on a text that holds none of the keywords a finding
+    needs and nothing that may be a number glued to a word: such a text is not read at all (see
+    :func:`_cannot_hold_findings`), and every other lexical error in it is one :func:`find_references`
+    raises too, so :func:`~drizzle_schema_isolation.core.analysis.analyze` raises exactly as before.
     """
+    key_words = _KeyWords(text)
+    if _cannot_hold_findings(text, key_words):
+        return []
+    return _findings(text, key_words)
+
+
+def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
+    """SI03 findings of every statement; with ``key_words``, statements that cannot matter are not classified."""
     findings: list[Finding] = []
     added: dict[str, str | None] = {}  # value -> type name, uncommitted
     created: set[str | None] = set()  # enum types created in the current transaction
     pieces = list(_statement_pieces(text))
     for position, piece in enumerate(pieces):
+        if key_words is not None and not key_words.worth_classifying(piece):
+            # An ORDINARY statement that creates no enum type: only its literals can matter.
+            if added and _may_hold_literals(text, piece):
+                findings.extend(_enum_value_uses(_Words(text, piece), added))
+            continue
         statement, words = _classified(text, piece)
         if added and statement.kind in (ORDINARY, NO_TRANSACTION_BLOCK):
             findings.extend(_enum_value_uses(words, added))
@@ -837,3 +879,106 @@ def non_atomic_findings(text: str) -> list[Finding]:
             message = no_transaction_block_message(statement.action)
         findings.append(Finding(NON_ATOMIC, start, end, message))
     return findings
+
+
+def _non_atomic_findings_unfiltered(text: str) -> list[Finding]:
+    """:func:`non_atomic_findings` classifying every statement: the reference the pre-filter must equal."""
+    return _findings(text, None)
+
+
+# --- which texts and statements can matter -----------------------------------------------------------
+
+#: For each first keyword of a statement that can be other than ORDINARY (or create an enum type), the
+#: keywords one of which it must contain to be: derived from the classifiers themselves.
+_KEY_WORDS_BY_FIRST_WORD: dict[str, frozenset[str]] = {
+    **{word: frozenset({word}) for word in _TRANSACTION_WORDS},
+    "alter": frozenset({_ADD_VALUE_WORD}),
+    "create": frozenset({_ENUM_WORD}),
+}
+for _refused in NO_TRANSACTION_BLOCK_STATEMENTS:
+    _KEY_WORDS_BY_FIRST_WORD[_refused.first_word] = _KEY_WORDS_BY_FIRST_WORD.get(
+        _refused.first_word, frozenset()
+    ) | {_refused.key_word}
+#: Every key word, and those a finding needs (an enum type created matters only to a later ADD VALUE).
+_KEY_WORDS = frozenset().union(*_KEY_WORDS_BY_FIRST_WORD.values())
+_FINDING_WORDS = _KEY_WORDS - {_ENUM_WORD}
+#: What cannot stand right before (start) or after (continue) a keyword made of the same token.
+_WORD_START_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_WORD_CONTINUE_ASCII = _WORD_START_ASCII | frozenset("0123456789$")
+_KEY_WORD = re.compile(
+    rf"(?<!{IDENT_START})(?:{'|'.join(sorted(_KEY_WORDS))})(?!{IDENT_CONT})", re.IGNORECASE | re.ASCII
+)
+_FIRST_WORD = re.compile(rf"{IDENT_START}{IDENT_CONT}*")
+#: A digit that may start a number glued to a word ("1abc", "1e", "1_", "1.5x": the lexer's "trailing junk"),
+#: in code or not: the start of a number is never right after a letter, digit, ``_`` or non-ASCII character.
+_MAY_BE_NUMBER_JUNK = re.compile(rf"[0-9](?<!{IDENT_START}[0-9])(?<![0-9][0-9])[0-9.]*{IDENT_START}")
+
+
+class _KeyWords:
+    """Where the key words stand in a text, as whole words in any letter case (keywords are plain ASCII).
+
+    A superset of the keywords: words in strings, comments and quoted identifiers are counted too, which
+    only costs classifying a statement that turns out ORDINARY.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.found = _key_word_offsets(text)
+        self._next = 0  # the first of ``found`` not before the last statement asked about
+
+    def any_finding_word(self) -> bool:
+        return any(word in _FINDING_WORDS for _, word in self.found)
+
+    def worth_classifying(self, piece: _Piece) -> bool:
+        """Whether the statement may be other than ORDINARY or create an enum type; pieces come in text order."""
+        found, index = self.found, self._next
+        while index < len(found) and found[index][0] < piece.start:
+            index += 1
+        self._next = index
+        first = _FIRST_WORD.match(self.text, piece.start)
+        keys = _KEY_WORDS_BY_FIRST_WORD.get(fold_unquoted(first.group())) if first is not None else None
+        if keys is None:
+            return False
+        while index < len(found) and found[index][0] < piece.end:
+            if found[index][1] in keys:
+                return True
+            index += 1
+        return False
+
+
+def _key_word_offsets(text: str) -> list[tuple[int, str]]:
+    """``(offset, key word)`` of each whole-word occurrence of a key word, in text order.
+
+    str.find over the lower-cased text is many times faster than one regular expression of alternatives;
+    when lower-casing changes the length (a few non-ASCII letters do), the offsets would not match: the
+    regular expression reads the text itself then.
+    """
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        return [(match.start(), match.group().lower()) for match in _KEY_WORD.finditer(text)]
+    found: list[tuple[int, str]] = []
+    for word in _KEY_WORDS:
+        pos = lowered.find(word)
+        while pos >= 0:
+            end = pos + len(word)
+            if (pos == 0 or text[pos - 1] not in _WORD_START_ASCII and text[pos - 1].isascii()) and (
+                end == len(text) or text[end] not in _WORD_CONTINUE_ASCII and text[end].isascii()
+            ):
+                found.append((pos, word))
+            pos = lowered.find(word, pos + 1)
+    found.sort()
+    return found
+
+
+def _cannot_hold_findings(text: str, key_words: _KeyWords) -> bool:
+    """Whether ``text`` holds no SI03 finding and no lexical error that :func:`find_references` lets pass.
+
+    Every finding needs a statement that contains one of :data:`_FINDING_WORDS` as a keyword. The only
+    lexical error the finder does not raise is a number glued to a word: a text that may hold one is read.
+    """
+    return not key_words.any_finding_word() and _MAY_BE_NUMBER_JUNK.search(text) is None
+
+
+def _may_hold_literals(text: str, piece: _Piece) -> bool:
+    """Whether a statement can hold a string literal (a quote) or a ``DO`` body (a dollar quote)."""
+    return text.find("'", piece.start, piece.end) >= 0 or text.find("$", piece.start, piece.end) >= 0
