@@ -254,3 +254,19 @@ def test_startup_imports_nothing_heavy() -> None:
     probe = "import sys, drizzle_schema_isolation.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in {'sqlfluff','psycopg','difflib','json','yaml'}))"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_check_warns_about_files_the_journal_does_not_list_and_entries_without_a_file(tmp_path: Path) -> None:
+    folder = tmp_path / "drizzle"
+    (folder / "meta").mkdir(parents=True)
+    entries = [{"idx": i, "tag": tag, "when": i, "breakpoints": True} for i, tag in enumerate(["0000_init", "0002_gone"])]
+    (folder / "meta" / "_journal.json").write_text(json.dumps({"entries": entries}))
+    (folder / "0000_init.sql").write_text('CREATE TABLE "t" ("id" int);\n')
+    (folder / "0001_stray.sql").write_text('CREATE TABLE "u" ("id" int);\n')
+    code, out, err = run("check", str(folder))
+    assert code == 0 and out == ""  # advice, not findings: the exit code is the SQL's
+    assert f"{folder / '0001_stray.sql'}: warning: not in meta/_journal.json, drizzle will never apply it" in err
+    assert "entry 1 (0002_gone) names 0002_gone.sql, which does not exist" in err
+    assert "0000_init" not in err  # the listed, present file is fine
+    (folder / "meta" / "_journal.json").write_text("[" * 100_000)  # unreadable journals are apply's business
+    assert run("check", str(folder))[0] == 0

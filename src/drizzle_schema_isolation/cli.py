@@ -32,6 +32,7 @@ from drizzle_schema_isolation.files import (
     SourceFile,
     display_path,
     expand_paths,
+    journal_problems,
     read_source,
     remove_stale_temporaries,
     sync_folders,
@@ -299,7 +300,8 @@ def check(
     rich = output_format == "text" and _show_source(show_source)
     style = _style(color, rich)
     try:
-        for path in _inputs(paths, run):
+        files = _inputs(paths, run)
+        for path in files:
             scanned = _scan_one(path, forbidden, run)
             if scanned is not None:
                 mentions.note(scanned.source.text)
@@ -308,6 +310,8 @@ def check(
         _error("error: interrupted by SIGINT: nothing was changed")
         sys.exit(EXIT_INTERRUPTED)
     mentions.warn(run.files)
+    for problem in journal_problems(files):
+        _error(problem)
     if output_format == "json":
         import json
 

@@ -486,3 +486,55 @@ def pid_alive(pid: int) -> bool:
     except (OverflowError, OSError):
         return False
     return True
+
+
+#: Where drizzle-kit 0.x writes its journal, relative to the migrations folder.
+JOURNAL_PATH = os.path.join("meta", "_journal.json")
+#: A journal larger than this is not read for warnings (``apply`` reports what is wrong with it).
+_MAX_JOURNAL_BYTES = 64 * 1024 * 1024
+
+
+def journal_problems(sql_files: Iterable[str]) -> list[str]:
+    """Warnings about the drizzle journals next to ``sql_files``: ``.sql`` files drizzle will never apply
+    (the journal does not list them) and listed files that do not exist.
+
+    Only folders holding both checked ``.sql`` files and a ``meta/_journal.json`` are looked at, and a journal
+    that cannot be read is skipped silently: this is advice next to ``check``'s findings, ``apply`` is where a
+    broken folder is an error.
+    """
+    folders = sorted({os.path.dirname(path) or "." for path in sql_files})
+    warnings: list[str] = []
+    for folder in folders:
+        tags = _journal_tags(os.path.join(folder, JOURNAL_PATH))
+        if tags is None:
+            continue
+        try:
+            present = {name for name in os.listdir(folder) if name.endswith(".sql")}
+        except OSError:
+            continue
+        listed = {f"{tag}.sql" for tag in tags}
+        for name in sorted(present - listed):
+            warnings.append(f"{display_path(os.path.join(folder, name))}: warning: not in {JOURNAL_PATH}, drizzle will never apply it")
+        for index, tag in enumerate(tags):
+            if f"{tag}.sql" not in present:
+                warnings.append(
+                    f"{display_path(os.path.join(folder, JOURNAL_PATH))}: warning: entry {index} ({display_path(tag)}) "
+                    f"names {display_path(tag)}.sql, which does not exist"
+                )
+    return warnings
+
+
+def _journal_tags(journal: str) -> list[str] | None:
+    import json
+
+    try:
+        if not os.path.isfile(journal) or os.path.getsize(journal) > _MAX_JOURNAL_BYTES:
+            return None
+        with open(journal, "rb") as handle:
+            document = json.loads(handle.read().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    entries = document.get("entries") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        return None
+    return [entry["tag"] for entry in entries if isinstance(entry, dict) and isinstance(entry.get("tag"), str)]
