@@ -198,14 +198,17 @@ def _check_durations(options: dict[str, Any]) -> None:
 
 def _check_folder(folder: Path) -> None:
     """A clear error, with the likely fix, for a FOLDER that cannot be a drizzle migrations folder."""
+    from drizzle_schema_isolation.runtime.folders import show_path
+
+    shown = show_path(folder)
     if not folder.exists():
-        raise InputError(f"{folder}: no such folder")
+        raise InputError(f"{shown}: no such folder")
     if not folder.is_dir():
-        raise InputError(f"{folder}: is a file; give the drizzle-kit output folder (the one holding meta/_journal.json)")
+        raise InputError(f"{shown}: is a file; give the drizzle-kit output folder (the one holding meta/_journal.json)")
     has_journal = (folder / "meta" / "_journal.json").is_file()
     has_drizzle_child = (folder / "drizzle").is_dir()
     if not has_journal and has_drizzle_child and not any(folder.glob("*/migration.sql")):
-        raise InputError(f"{folder}: not a drizzle migrations folder; did you mean {folder / 'drizzle'}?")
+        raise InputError(f"{shown}: not a drizzle migrations folder; did you mean {show_path(folder / 'drizzle')}?")
 
 
 def _exit_code(outcomes: Sequence[Any]) -> int:
@@ -416,7 +419,9 @@ def verify_command(
     else:
         for warning in result.warnings:
             click.echo(f"warning: {warning}", err=True)
-        click.echo(f"applied {len(result.applied)} migration(s) of {folder} into {schema!r} on embedded PostgreSQL {version}")
+        from drizzle_schema_isolation.runtime.folders import show_path
+
+        click.echo(f"applied {len(result.applied)} migration(s) of {show_path(folder)} into {schema!r} on embedded PostgreSQL {version}")
         if found:
             click.echo(f"{len(found)} object(s) created or changed outside {schema!r}:")
             for item in found:
