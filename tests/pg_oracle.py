@@ -96,10 +96,10 @@ def _normalize(node: Any, schemas: frozenset[str]) -> Any:
         if call.get("funcname") and _sval(call["funcname"][-1]) in SEQUENCE_FUNCTIONS and call.get("args"):
             _strip_const(call["args"][0], schemas)
     if "DoStmt" in result:
-        for option in result["DoStmt"].get("args", []):
-            element = option["DefElem"]
-            if element["defname"] == "as":
-                element["arg"] = _body_tree(_sval(element["arg"]), "plpgsql", schemas)
+        options = {o["DefElem"]["defname"]: o["DefElem"] for o in result["DoStmt"].get("args", [])}
+        language = _sval(options["language"]["arg"]).lower() if "language" in options else "plpgsql"
+        if "as" in options and language == "plpgsql":
+            options["as"]["arg"] = _body_tree(_sval(options["as"]["arg"]), "plpgsql", schemas)
     if "CreateFunctionStmt" in result:
         options = {o["DefElem"]["defname"]: o["DefElem"] for o in result["CreateFunctionStmt"].get("options", [])}
         language = _sval(options["language"]["arg"]).lower() if "language" in options else "sql"

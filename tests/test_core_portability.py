@@ -116,19 +116,40 @@ def test_the_skip_bound_never_changes_a_finding(chunk: int) -> None:
 def _event_tokens(text: str, tokens: list[Token], careful: bool) -> Iterator[Token]:
     """Tokens a skip expression must never step over: what the finder has to look at."""
     stop_words = {"public", *finder._KEYWORDS}
+    after_semicolon = False  # in fast mode ";" and the line comments after it are skipped as one step
     for index, token in enumerate(tokens):
+        is_semicolon = token.kind == PUNCT and text[token.start] == ";"
+        after_semicolon = not careful and (is_semicolon or (after_semicolon and token.kind in (lexer.WHITESPACE, LINE_COMMENT)))
+        if token.kind == LINE_COMMENT and after_semicolon:
+            continue
         if token.kind in (LINE_COMMENT, BLOCK_COMMENT, DOLLAR_STRING):
             yield token
         elif token.kind == lexer.IDENT and identifier_value(text, token) in stop_words:
-            yield token
+            if _keyword_may_act(text, identifier_value(text, token), tokens[index + 1 :]):
+                yield token
         elif token.kind in NAME_KINDS and identifier_value(text, token) == "public":
             yield token
-        elif careful and (token.kind in STRING_KINDS or (token.kind == PUNCT and text[token.start] == ";")):
+        elif careful and (token.kind in STRING_KINDS or is_semicolon):
             yield token
         elif token.kind in STRING_KINDS and index + 1 < len(tokens):
             following = next((t for t in tokens[index + 1 :] if t.kind != lexer.WHITESPACE), None)
             if following is not None and following.kind in (lexer.TYPECAST, LINE_COMMENT, BLOCK_COMMENT):
                 yield token
+
+
+def _keyword_may_act(text: str, word: str | None, rest: list[Token]) -> bool:
+    """Whether the handler of ``word`` may act, judged by the next token (see finder._stop_context)."""
+    following = next((t for t in rest if t.kind != lexer.WHITESPACE), None)
+    if word not in ("create", "set", "cast", "set_config", *finder.SEQUENCE_FUNCTIONS):
+        return True
+    if following is None:
+        return False
+    if following.kind in (LINE_COMMENT, BLOCK_COMMENT, lexer.QUOTED_IDENT):
+        return True
+    if word in ("create", "set"):
+        after = finder._AFTER_CREATE if word == "create" else finder._AFTER_SET
+        return following.kind == lexer.IDENT and identifier_value(text, following) in after
+    return following.kind == PUNCT and text[following.start] == "("
 
 
 def _quote(text: str, token: Token) -> int:
@@ -154,7 +175,7 @@ def test_skip_expressions_stop_at_token_starts_before_every_event(careful: bool)
             match = skip(text, token.start)
             assert match is not None
             end = match.end()
-            if match.lastindex is None:  # a real stop, not the repetition bound
+            if match.lastgroup != "more":  # a real stop, not the repetition bound
                 assert end in starts, f"skip from {token.start} stopped inside a token at {end}: {text!r}"
             skipped = [event for event in events if token.start <= event < end]
             assert not skipped, f"skip from {token.start} to {end} stepped over an event at {skipped[0]}: {text!r}"

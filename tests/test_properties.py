@@ -208,6 +208,9 @@ def oracle_statements(draw: st.DrawFn) -> str:
                 "SELECT {a}(1), {b}.f(2)",
                 "CREATE VIEW {a} AS SELECT * FROM {b}",
                 "DO $$ BEGIN PERFORM {a}(); INSERT INTO {b} VALUES (1); END $$",
+                "DO $o$ BEGIN DO $i$ BEGIN PERFORM {a}(); INSERT INTO {b} VALUES (1); END $i$; END $o$",
+                "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN IF true THEN DO $i$ BEGIN "
+                "PERFORM {a}(); END $i$; ELSE NULL; END IF; LOOP DO $j$ BEGIN PERFORM {b}(); END $j$; EXIT; END LOOP; END $f$",
                 "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT c FROM {a} $$",
                 "SELECT nextval('{a}'::regclass)",
                 "ALTER TABLE t ADD CONSTRAINT k CHECK ({a} > 0 AND {b} IS NOT NULL)",

@@ -15,8 +15,9 @@ recursively; other strings are data and never touched, except regclass-style lit
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -72,10 +73,11 @@ NAME_LITERAL_TYPES = frozenset(
 SEQUENCE_FUNCTIONS = frozenset({"nextval", "currval", "setval"})
 #: Words the scanner stops at besides the forbidden schemas.
 _KEYWORDS = ("do", "create", "language", "set", "set_config", "cast", "update", *SEQUENCE_FUNCTIONS)
+_AFTER_CREATE = frozenset({"or", "function", "procedure", "schema"})
+_AFTER_SET = frozenset({"session", "local", "search_path", "schema"})
 
 #: Characters that start nothing interesting: not a word, quote, comment, dollar (nor ";" when careful).
-_PLAIN_CAREFUL = ascii_class_except("-/'\"$;_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-_PLAIN_FAST = ascii_class_except("-/'\"$_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_PLAIN = ascii_class_except("-/'\"$;_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _WORD = re.compile(rf"{IDENT_START}{IDENT_CONT}*")
 #: ``.name`` right after a qualifier, followed by something that is not a dot (checked by the caller).
 #: (At most 16 doubled quotes: a longer name takes the exact, token-by-token path.)
@@ -137,6 +139,23 @@ class _Scanner(NamedTuple):
     skip_careful: re.Pattern[str]
 
 
+def _stop_context(keyword: str) -> str:
+    """A lookahead that lets the skip step over ``keyword`` where its handler would do nothing.
+
+    It mirrors the handlers' own first test (``_quick_word`` for CREATE and SET, an opening
+    parenthesis for the function-like keywords), so e.g. each ``CREATE TABLE`` of a drizzle file costs
+    no event; a comment or a quoted name after the keyword always stops, and the handler decides.
+    """
+    unsure = r'--|/\*|"'
+    if keyword in ("create", "set"):
+        following = _AFTER_CREATE if keyword == "create" else _AFTER_SET
+        words = "|".join(_ascii_case_insensitive(word) for word in sorted(following))
+        return rf"(?=[{SPACE_CLASS}]*(?:(?:{words})(?!{IDENT_CONT})|{unsure}))"
+    if keyword in ("cast", "set_config", *SEQUENCE_FUNCTIONS):
+        return rf"(?=[{SPACE_CLASS}]*(?:\(|{unsure}))"
+    return ""
+
+
 #: Repetitions one skip call makes at most (see _Scanner).
 SKIP_CHUNK = 256
 
@@ -153,8 +172,8 @@ def _scanner(schemas: tuple[str, ...], chunk: int = SKIP_CHUNK) -> _Scanner:
             unquoted.append(_ascii_case_insensitive(name) + (f"{IDENT_CONT}*" if truncated else ""))
         body = re.escape(name.replace('"', '""'))
         quoted.append(body + ('[^"]*(?:""[^"]*)*' if truncated else "") + '"(?!")')
-    words = [_ascii_case_insensitive(k) for k in _KEYWORDS] + unquoted
-    stop_word = "(?:" + "|".join(words) + f")(?!{IDENT_CONT})"
+    words = [_ascii_case_insensitive(k) + f"(?!{IDENT_CONT})" + _stop_context(k) for k in _KEYWORDS]
+    stop_word = "(?:" + "|".join(words + [f"(?:{word})(?!{IDENT_CONT})" for word in unquoted]) + ")"
     stop_quoted = "(?:" + "|".join(quoted) + ")"
     # Quoted names and strings with more than 16 doubled quotes are left to the exact event handlers.
     common = rf"""
@@ -163,21 +182,24 @@ def _scanner(schemas: tuple[str, ...], chunk: int = SKIP_CHUNK) -> _Scanner:
             |(?<![uU]&)"(?!"|{stop_quoted})[^"\\]*(?:"(?!")|(?:""[^"\\]*){{1,16}}"(?!"))
             |(?!{stop_word}){IDENT_START}{IDENT_CONT}*
     """
-    careful = f"{_PLAIN_CAREFUL}+|{common}"
+    careful = f"{_PLAIN}+|{common}"
+    # In fast mode a ";" and the whitespace and line comments after it (drizzle-kit's
+    # "--> statement-breakpoint") are one step; group "semi" tells run() where the ";" was.
     fast = rf"""
-             {_PLAIN_FAST}+
+             (?P<semi>;[{SPACE_CLASS}]*(?:--[^\n\r]*[\n\r][{SPACE_CLASS}]*){{0,16}})
+            |{_PLAIN}+
             |{common}
             |(?<![eEbBxX])'[^']*(?:''[^']*){{0,16}}'(?![{SPACE_CLASS}]*(?:::|--|/\*|'))
     """
     return _Scanner(
         frozenset(schemas),
-        _bounded_repeat(fast, _PLAIN_FAST, chunk),
-        _bounded_repeat(careful, _PLAIN_CAREFUL, chunk),
+        _bounded_repeat(fast, chunk),
+        _bounded_repeat(careful, chunk),
     )
 
 
-def _bounded_repeat(alternatives: str, plain: str, chunk: int) -> re.Pattern[str]:
-    return re.compile(rf"(?:{alternatives}){{0,{chunk}}}((?={plain}|-(?!-)|/(?!\*)))?", re.VERBOSE)
+def _bounded_repeat(alternatives: str, chunk: int) -> re.Pattern[str]:
+    return re.compile(rf"(?:{alternatives}){{0,{chunk}}}(?P<more>(?={_PLAIN}|-(?!-)|/(?!\*)))?", re.VERBOSE)
 
 
 
@@ -218,10 +240,19 @@ class _Statement:
 class _Scan:
     """One pass over one text (a file, or a body inside one)."""
 
-    def __init__(self, text: str, scanner: _Scanner) -> None:
+    def __init__(
+        self,
+        text: str,
+        scanner: _Scanner,
+        findings: list[Finding] | None = None,
+        to_outer: Callable[[int], int] | None = None,
+    ) -> None:
         self.text = text
         self.scanner = scanner
-        self.findings: list[Finding] = []
+        # A body's scan appends to the file's list, mapping its offsets with ``to_outer`` as it
+        # reports: no second list and no copied findings, whatever the size of the body.
+        self.findings: list[Finding] = [] if findings is None else findings
+        self.to_outer = to_outer
         self.statement = _Statement()
         # End offset of the last significant token and whether it was a ";" (statement start).
         self.last_end: int | None = None
@@ -244,11 +275,14 @@ class _Scan:
             region = pos
             skip = careful if self.careful else fast
             match = skip(text, pos)
-            while match.lastindex is not None:  # type: ignore[union-attr]  # bound reached before plain text
+            while match.lastgroup == "more":  # type: ignore[union-attr]  # bound reached before plain text
                 match = skip(text, match.end())  # type: ignore[union-attr]
             pos = match.end()  # type: ignore[union-attr]
             if pos > region:
-                if text[pos - 1] not in _SPACES:
+                if match.lastgroup == "semi" and match.end("semi") == pos:  # type: ignore[union-attr]
+                    # The skip ended with ";" and the trivia after it: the ";" is the last token.
+                    self.last_end, self.last_is_semicolon = match.start("semi") + 1, False  # type: ignore[union-attr]
+                elif text[pos - 1] not in _SPACES:
                     self.last_end, self.last_is_semicolon = pos, False
                 else:
                     self._note_plain(region, pos)
@@ -327,6 +361,14 @@ class _Scan:
         return value if value in self.scanner.schemas else None
 
     def _report(self, code: str, start: int, end: int, message: str, deletions: tuple[tuple[int, int], ...] = ()) -> None:
+        to_outer = self.to_outer
+        if to_outer is not None:
+            mapped_start, mapped_end = to_outer(start), to_outer(end)
+            if deletions == ((start, end),):
+                deletions = ((mapped_start, mapped_end),)
+            else:
+                deletions = tuple((to_outer(a), to_outer(b)) for a, b in deletions)
+            start, end = mapped_start, mapped_end
         self.findings.append(Finding(code, start, end, message, deletions))
 
     # -- events ---------------------------------------------------------------------------------
@@ -620,7 +662,11 @@ class _Scan:
     # -- keywords -------------------------------------------------------------------------------
 
     def _kw_do(self, token: Token) -> int:
-        if self._at_statement_start():
+        # In a PL/pgSQL body a statement also starts after BEGIN, THEN, ELSE and LOOP (issue 8 item 11:
+        # a DO block inside a DO or function body). DO is reserved, so elsewhere it is ON CONFLICT ... DO.
+        if self._at_statement_start() or (
+            self.to_outer is not None and self._previous_word() in _PLPGSQL_STATEMENT_STARTS
+        ):
             self.statement = _Statement(kind="do", body_after=token.end)
             self.careful = True
         return token.end
@@ -772,29 +818,25 @@ class _Scan:
         span = string_content_span(self.text, body)
         if span is None or body.kind not in (DOLLAR_STRING, STRING):
             return
-        raw = self.text[span[0] : span[1]]
-        if body.kind == STRING and "''" in raw:
-            inner, collapsed = _unescape_quotes(raw)
-        else:
-            inner, collapsed = raw, []
+        start = span[0]
+        inner = self.text[start : span[1]]
+        collapsed = _collapse_points(inner) if body.kind == STRING else None
+        if collapsed:
+            inner = inner.replace("''", "'")
+        outer = self.to_outer
+
+        def to_here(offset: int) -> int:
+            return start + offset + (bisect_left(collapsed, offset) if collapsed else 0)
 
         def to_outer(offset: int) -> int:
-            return span[0] + offset + bisect_left(collapsed, offset)
+            here = start + offset + (bisect_left(collapsed, offset) if collapsed else 0)
+            return here if outer is None else outer(here)
 
         try:
-            inner_findings = _Scan(inner, self.scanner).run()
+            _Scan(inner, self.scanner, self.findings, to_outer).run()
         except LexError as error:
-            raise LexError(f"{error.message} inside a code body", to_outer(error.offset)) from None
-        for finding in inner_findings:
-            self.findings.append(
-                Finding(
-                    finding.code,
-                    to_outer(finding.start),
-                    to_outer(finding.end),
-                    finding.message,
-                    tuple((to_outer(a), to_outer(b)) for a, b in finding.deletions),
-                )
-            )
+            message = error.message if error.message.endswith(_IN_BODY) else error.message + _IN_BODY
+            raise LexError(message, to_here(error.offset)) from None
 
 
 #: Clauses in which a two-part name is an expression (table.column), not schema.object.
@@ -870,16 +912,25 @@ class _ClauseTracker:
         return "expression"
 
 
-def _unescape_quotes(raw: str) -> tuple[str, list[int]]:
-    """``raw`` with ``''`` collapsed, and the inner offsets of the quotes that were collapsed."""
-    parts = raw.split("''")
-    collapsed: list[int] = []
-    offset = 0
-    for part in parts[:-1]:
-        offset += len(part)
-        collapsed.append(offset)
-        offset += 1
-    return "'".join(parts), collapsed
+_IN_BODY = " inside a code body"
+#: Words after which a PL/pgSQL statement starts (besides ";" and the start of the body).
+_PLPGSQL_STATEMENT_STARTS = frozenset({"begin", "then", "else", "loop"})
+
+
+def _collapse_points(raw: str) -> array[int]:
+    """The offsets, in ``raw`` with every ``''`` collapsed to ``'``, of the quotes that were collapsed.
+
+    (The body of a DO block written as a standard string has its quotes doubled; the finder scans the
+    collapsed text and maps offsets back with these points. Machine integers: 8 bytes a quote.)
+    """
+    points = array("q")
+    pair = raw.find("''")
+    removed = 0
+    while pair >= 0:
+        points.append(pair - removed)
+        removed += 1
+        pair = raw.find("''", pair + 2)
+    return points
 
 
 #: Keywords after which ``a.b`` is an expression (a column reference) unless a call follows.
@@ -890,8 +941,6 @@ _EXPRESSION_WORDS = frozenset(
 #: Keywords after which a name is a type or relation, even though they are reserved words.
 _TYPE_CONTEXT_WORDS = frozenset({"as", "setof", "references", "table", "from", "join", "into", "only"})
 _OPERATOR_CHARS = frozenset("=<>+-*/%^~!@#&|`?")
-_AFTER_CREATE = frozenset({"or", "function", "procedure", "schema"})
-_AFTER_SET = frozenset({"session", "local", "search_path", "schema"})
 
 _KEYWORD_HANDLERS = {
     "do": _Scan._kw_do,

@@ -6,6 +6,8 @@ removed qualifiers (BOM, CRLF, tabs, trailing spaces, non-ASCII) survives by con
 
 from __future__ import annotations
 
+import re
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
@@ -48,6 +50,9 @@ def strip_schema(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> str:
     return apply_deletions(text, fix_spans(find_references(text, schemas)))
 
 
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
 class LineIndex:
     """Maps character offsets to 1-based (line, column) as editors and PostgreSQL count them.
 
@@ -56,18 +61,10 @@ class LineIndex:
     """
 
     def __init__(self, text: str) -> None:
-        self._starts = [0]
-        index = 0
-        length = len(text)
-        while True:
-            newline = _next_newline(text, index)
-            if newline < 0:
-                break
-            step = 2 if text.startswith("\r\n", newline) else 1
-            index = newline + step
-            self._starts.append(index)
-            if index >= length:
-                break
+        # One pass over the text (a search for "\r" from every line was quadratic); the line starts
+        # are kept as machine integers, 8 bytes a line.
+        self._starts = array("q", [0])
+        self._starts.extend(match.end() for match in _LINE_BREAK.finditer(text))
 
     def position(self, offset: int) -> tuple[int, int]:
         """The 1-based ``(line, column)`` of ``offset``."""
@@ -81,16 +78,6 @@ class LineIndex:
         while end > start and text[end - 1] in "\r\n":
             end -= 1
         return start, end
-
-
-def _next_newline(text: str, index: int) -> int:
-    n = text.find("\n", index)
-    r = text.find("\r", index)
-    if n < 0:
-        return r
-    if r < 0:
-        return n
-    return min(n, r)
 
 
 def positions(text: str, offsets: Sequence[int]) -> list[tuple[int, int]]:
