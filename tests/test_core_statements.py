@@ -790,7 +790,8 @@ SOUP_PARTS = st.sampled_from(
         "DISCARD ALL", "ALTER TABLE t DETACH PARTITION p CONCURRENTLY",
         "ALTER TABLE t DETACH PARTITION p $a$$a$CONCURRENTLY",
         "CREATE TYPE e AS ENUM ('a')", "ALTER TYPE e ADD VALUE 'v'", "alter type s.e add value if not exists 'w'",
-        "SELECT 'v'", "INSERT INTO t VALUES (E'\\x76')", "SELECT U&'\\0077'", "DO $$ BEGIN PERFORM 'v'; END $$",
+        "SELECT 'v'", "INSERT INTO t VALUES (E'\\x76')", "ALTER TYPE e ADD VALUE 'it''s'", "SELECT 'it''s'",
+        "ALTER TYPE e ADD VALUE 'vw'", "SELECT ''\n  'v'", "SELECT 'v' -- c\n 'w'", "SELECT 'v'::e /* 'w' */", "SELECT U&'\\0077'", "DO $$ BEGIN PERFORM 'v'; END $$",
         "DO LANGUAGE plpgsql $b$ BEGIN COMMIT; END $b$",
         # the keywords where they are not keywords
         'SELECT "BEGIN"', "SELECT 'commit'", "SELECT 1 -- END", "SELECT /* VACUUM */ 1", "SELECT $$ COMMIT $$",

@@ -31,6 +31,7 @@ from drizzle_schema_isolation.core.lexer import (
     NAME_KINDS,
     NUMBER,
     PUNCT,
+    SPACE_CLASS,
     STRING,
     TRIVIA_KINDS,
     UNICODE_IDENT,
@@ -851,13 +852,14 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
     created: set[str | None] = set()  # enum types created in the current transaction
     pieces = list(_statement_pieces(text))
     for position, piece in enumerate(pieces):
+        may_use = bool(added) and (key_words is None or _may_use_values(text, piece, added))
         if key_words is not None and not key_words.worth_classifying(piece):
             # An ORDINARY statement that creates no enum type: only its literals can matter.
-            if added and _may_hold_literals(text, piece):
+            if may_use:
                 findings.extend(_enum_value_uses(_Words(text, piece), added))
             continue
         statement, words = _classified(text, piece)
-        if added and statement.kind in (ORDINARY, NO_TRANSACTION_BLOCK):
+        if may_use and statement.kind in (ORDINARY, NO_TRANSACTION_BLOCK):
             findings.extend(_enum_value_uses(words, added))
         if statement.kind == ORDINARY:
             type_name = _type_created(words)
@@ -979,6 +981,24 @@ def _cannot_hold_findings(text: str, key_words: _KeyWords) -> bool:
     return not key_words.any_finding_word() and _MAY_BE_NUMBER_JUNK.search(text) is None
 
 
-def _may_hold_literals(text: str, piece: _Piece) -> bool:
-    """Whether a statement can hold a string literal (a quote) or a ``DO`` body (a dollar quote)."""
-    return text.find("'", piece.start, piece.end) >= 0 or text.find("$", piece.start, piece.end) >= 0
+#: A quote that may open an ``E'...'`` or ``U&'...'`` string, whose value is not its text.
+_ESCAPED_STRING_OPENER = re.compile(r"[eE&]'")
+#: A quote that may close the first part of a string continued on another line (scan.l's ``quotecontinue``).
+_CONTINUED_STRING = re.compile(
+    rf"'[ \t\f\v]*(?:--[^\n\r]*)?[\n\r][{SPACE_CLASS}]*(?:--[^\n\r]*[\n\r][{SPACE_CLASS}]*)*'"
+)
+
+
+def _may_use_values(text: str, piece: _Piece, added: dict[str, str | None]) -> bool:
+    """Whether a statement may hold a string literal equal to one of ``added`` (a superset, read as text).
+
+    Every literal :func:`_enum_value_uses` reads holds a quote. Unless one may be an escape or Unicode
+    string or continue on another line, each is a plain ``'...'`` whose text is its value with quotes
+    doubled, so a value must stand quoted in the statement's text to be used.
+    """
+    start, end = piece.start, piece.end
+    if text.find("'", start, end) < 0:
+        return False
+    if _ESCAPED_STRING_OPENER.search(text, start, end) or _CONTINUED_STRING.search(text, start, end):
+        return True
+    return any(text.find("'" + value.replace("'", "''") + "'", start, end) >= 0 for value in added)
