@@ -24,6 +24,7 @@ from typing import NamedTuple
 from drizzle_schema_isolation.core.findings import NON_ATOMIC, Finding
 from drizzle_schema_isolation.core.lexer import (
     DOLLAR_STRING,
+    DOLQ_CONT,
     ESCAPE_STRING,
     IDENT,
     IDENT_CONT,
@@ -157,7 +158,79 @@ _SKIPPED_ITEM = rf"""
 """
 #: Skipped items, and parenthesized groups of nothing else (which leave the nesting as it was). Each item
 #: can match a piece of text in one way only (the lookaheads), so a group that does not close fails fast.
-_SKIP = re.compile(rf"(?:{_SKIPPED_ITEM}|\((?:{_SKIPPED_ITEM})*\))*", re.VERBOSE)
+#: At most 256 a call, and 256 items in a group: the regex engine keeps a frame per repetition until the
+#: match returns (a 10 MB statement took 1.3 GB); :func:`_skip` repeats the call, and a longer group is read
+#: with its parentheses as tokens.
+_SKIP = re.compile(rf"(?:{_SKIPPED_ITEM}|\((?:{_SKIPPED_ITEM}){{0,256}}\)){{0,256}}", re.VERBOSE)
+
+
+def _skip(text: str, pos: int) -> int:
+    """The end of the run of :data:`_SKIP` items from ``pos``."""
+    while True:
+        end = _SKIP.match(text, pos).end()  # type: ignore[union-attr]
+        if end == pos:
+            return pos
+        pos = end
+
+
+#: The whole of a statement that cannot define a function, read in a few regex calls: for most statements,
+#: what the loop of :class:`_Splitter` would find token by token. Items, each matching a piece of text in one
+#: way only: the items of :data:`_SKIP` (strings and quoted identifiers unrolled, so without a repetition per
+#: character), line comments to the end of the line, block comments holding no ``/*`` (a nested one goes to
+#: the lexer), a ``-`` or ``/`` not opening a comment, and dollar-quoted strings (read to the first closing
+#: delimiter, as :func:`~drizzle_schema_isolation.core.lexer.dollar_string_end` does; the lookahead and back
+#: reference make the body's end final; not inside parentheses). Parentheses nest up to three deep and may
+#: hold ``;``.
+_FAST_INNER_ITEM = rf"""
+     {_SKIPPABLE_CHAR}
+    |(?![eEbBxX]'|[uU]&['"]){IDENT_START}{IDENT_CONT}*(?!{IDENT_CONT})
+    |"(?=[^"]|"")[^"]*(?:""[^"]*)*"(?!")
+    |'[^']*(?:''[^']*)*'(?!')
+    |[0-9]+(?!{IDENT_CONT}|\.)
+    |\.(?![0-9])
+    |--[^\n\r]*(?![^\n\r])
+    |/\*[^*/]*(?:(?:\*+(?![*/])|/(?!\*))[^*/]*)*\*+/
+    |-(?!-)
+    |/(?![*])
+"""
+_FAST_DOLLAR = rf"(?=(?P<dollar>\$(?P<tag>(?:{IDENT_START}{DOLQ_CONT}*)?)\$.*?\$(?P=tag)\$))(?P=dollar)"
+_FAST_ITEM = f"{_FAST_INNER_ITEM}|{_FAST_DOLLAR}"
+_FAST_GROUP = r"\((?:{items}|;){{0,256}}\)"  # bounded as in _SKIP
+_FAST_NESTED = _FAST_GROUP.format(
+    items=_FAST_GROUP.format(items=_FAST_GROUP.format(items=_FAST_INNER_ITEM) + "|" + _FAST_INNER_ITEM)
+    + "|"
+    + _FAST_INNER_ITEM
+)
+#: At most 256 items or groups a call, so that the regex engine's memory stays bounded (as with _SKIP).
+_FAST_BODY = re.compile(rf"(?:{_FAST_ITEM}|{_FAST_NESTED}){{0,256}}", re.VERBOSE | re.DOTALL)
+_WORD = rf"{IDENT_START}{IDENT_CONT}+(?!{IDENT_CONT})"
+#: A first identifier other than CREATE, or CREATE and a second one other than OR, FUNCTION or PROCEDURE: psql
+#: then reads no more identifiers (see :func:`_may_become_function_head`). Two characters at least, so never
+#: the E, B, X, N or U that opens a string or that psql does not count.
+_FAST_HEAD = re.compile(
+    rf"""
+     (?![cC][rR][eE][aA][tT][eE](?!{IDENT_CONT})){_WORD}
+    |[cC][rR][eE][aA][tT][eE][{SPACE_CLASS}]+
+     (?!(?:[oO][rR]|[fF][uU][nN][cC][tT][iI][oO][nN]|[pP][rR][oO][cC][eE][dD][uU][rR][eE])(?!{IDENT_CONT})){_WORD}
+    """,
+    re.VERBOSE,
+)
+
+
+def _fast_piece(text: str, start: int) -> _Piece | None:
+    """The terminated piece from ``start`` if :data:`_FAST_HEAD` and :data:`_FAST_BODY` read all of it, else None."""
+    head = _FAST_HEAD.match(text, start)
+    if head is None:
+        return None
+    pos = head.end()
+    while True:
+        body = _FAST_BODY.match(text, pos)
+        assert body is not None  # it matches the empty string
+        if body.end() < len(text) and text[body.end()] == ";":
+            return _Piece(start, body.end() + 1, True)
+        if body.end() == pos:
+            return None
+        pos = body.end()
 
 
 class _Splitter:
@@ -173,6 +246,9 @@ class _Splitter:
         self.text = text
 
     def piece(self, start: int) -> _Piece:
+        fast = _fast_piece(self.text, start)
+        if fast is not None:
+            return fast
         text, length = self.text, len(self.text)
         paren_depth = begin_depth = identifier_count = 0
         heads = [""] * _HEAD_SLOTS
@@ -180,7 +256,7 @@ class _Splitter:
         pos = start
         while pos < length:
             if not reading_identifiers:
-                pos = _SKIP.match(text, pos).end()  # type: ignore[union-attr]
+                pos = _skip(text, pos)
                 if pos >= length:
                     break
             token = token_at(text, pos)
@@ -850,8 +926,10 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
     findings: list[Finding] = []
     added: dict[str, str | None] = {}  # value -> type name, uncommitted
     created: set[str | None] = set()  # enum types created in the current transaction
-    pieces = list(_statement_pieces(text))
-    for position, piece in enumerate(pieces):
+    pieces = _statement_pieces(text)
+    following = next(pieces, None)
+    while following is not None:
+        piece, following = following, next(pieces, None)
         may_use = bool(added) and (key_words is None or _may_use_values(text, piece, added))
         if key_words is not None and not key_words.worth_classifying(piece):
             # An ORDINARY statement that creates no enum type: only its literals can matter.
@@ -873,7 +951,7 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
         assert statement.action_span is not None
         start, end = statement.action_span
         if statement.kind == TRANSACTION_CONTROL:
-            message = transaction_control_message(statement.action, last=position == len(pieces) - 1)
+            message = transaction_control_message(statement.action, last=following is None)
             if statement.action in _COMMITS or statement.action in _ROLLS_BACK:
                 added.clear()
                 created.clear()
