@@ -700,14 +700,17 @@ NO_TRANSACTION_BLOCK_STATEMENTS: tuple[RefusedStatement, ...] = (
     RefusedStatement("ALTER TABLE DETACH PARTITION CONCURRENTLY", "alter", "concurrently", _detach_partition_concurrently, "ALTER TABLE ... DETACH CONCURRENTLY"),
 )
 
-_MATCHERS_BY_FIRST_WORD: dict[str, list[Callable[[_Words], _Match | None]]] = {}
+_REFUSED_BY_FIRST_WORD: dict[str, list[RefusedStatement]] = {}
 for _refused in NO_TRANSACTION_BLOCK_STATEMENTS:
-    _MATCHERS_BY_FIRST_WORD.setdefault(_refused.first_word, []).append(_refused.matcher)
+    _REFUSED_BY_FIRST_WORD.setdefault(_refused.first_word, []).append(_refused)
 
 
-def _no_transaction_block(words: _Words) -> _Match | None:
-    for matcher in _MATCHERS_BY_FIRST_WORD.get(words.word(0) or "", ()):
-        match = matcher(words)
+def _no_transaction_block(words: _Words, keys: frozenset[str] | None) -> _Match | None:
+    """The first entry of the table that matches; with ``keys``, only entries whose key word is among them."""
+    for refused in _REFUSED_BY_FIRST_WORD.get(words.word(0) or "", ()):
+        if keys is not None and refused.key_word not in keys:
+            continue
+        match = refused.matcher(words)
         if match is not None:
             return match
     return None
@@ -755,18 +758,20 @@ def _add_enum_value(words: _Words) -> _EnumValue | None:
     return _EnumValue(type_name, value, index + 1)
 
 
-def _classified(text: str, piece: _Piece) -> tuple[SqlStatement, _Words]:
+def _classified(text: str, piece: _Piece, keys: frozenset[str] | None = None) -> tuple[SqlStatement, _Words]:
+    """The statement's kind. With ``keys`` (the key words the statement holds), classifiers whose key word it
+    lacks are not asked: they cannot match (see :data:`_KEY_WORDS_BY_FIRST_WORD`)."""
     start, end = piece.start, piece.end
     words = _Words(text, piece)
-    control = _transaction_control(words)
+    control = _transaction_control(words) if keys is None or not keys.isdisjoint(_TRANSACTION_WORDS) else None
     if control is not None:
         span = words.span(control.first, control.last)
         return SqlStatement(start, end, TRANSACTION_CONTROL, control.action, None, None, span), words
-    refused = _no_transaction_block(words)
+    refused = _no_transaction_block(words, keys)
     if refused is not None:
         span = words.span(refused.first, refused.last)
         return SqlStatement(start, end, NO_TRANSACTION_BLOCK, refused.action, None, None, span), words
-    enum = _add_enum_value(words)
+    enum = _add_enum_value(words) if keys is None or _ADD_VALUE_WORD in keys else None
     if enum is not None:
         span = words.span(0, enum.last)
         return SqlStatement(start, end, ADD_ENUM_VALUE, "ALTER TYPE ADD VALUE", enum.type_name, enum.value, span), words
@@ -931,16 +936,17 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
     while following is not None:
         piece, following = following, next(pieces, None)
         may_use = bool(added) and (key_words is None or _may_use_values(text, piece, added))
-        if key_words is not None and not key_words.worth_classifying(piece):
+        keys = key_words.in_statement(piece) if key_words is not None else None
+        if keys is not None and not keys:
             # An ORDINARY statement that creates no enum type: only its literals can matter.
             if may_use:
                 findings.extend(_enum_value_uses(_Words(text, piece), added))
             continue
-        statement, words = _classified(text, piece)
+        statement, words = _classified(text, piece, keys)
         if may_use and statement.kind in (ORDINARY, NO_TRANSACTION_BLOCK):
             findings.extend(_enum_value_uses(words, added))
         if statement.kind == ORDINARY:
-            type_name = _type_created(words)
+            type_name = _type_created(words) if keys is None or _ENUM_WORD in keys else None
             if type_name is not None:
                 created.add(type_name)
             continue
@@ -1009,21 +1015,28 @@ class _KeyWords:
     def any_finding_word(self) -> bool:
         return any(word in _FINDING_WORDS for _, word in self.found)
 
-    def worth_classifying(self, piece: _Piece) -> bool:
-        """Whether the statement may be other than ORDINARY or create an enum type; pieces come in text order."""
+    def in_statement(self, piece: _Piece) -> frozenset[str]:
+        """The key words in the statement that may make it other than ORDINARY (or create an enum type): for
+        its first word, those of :data:`_KEY_WORDS_BY_FIRST_WORD` that stand in it. Pieces come in text order.
+        """
         found, index = self.found, self._next
         while index < len(found) and found[index][0] < piece.start:
             index += 1
         self._next = index
         first = _FIRST_WORD.match(self.text, piece.start)
-        keys = _KEY_WORDS_BY_FIRST_WORD.get(fold_unquoted(first.group())) if first is not None else None
+        first_word = fold_unquoted(first.group()) if first is not None else ""
+        keys = _KEY_WORDS_BY_FIRST_WORD.get(first_word)
         if keys is None:
-            return False
+            return _NO_KEYS
+        present = {first_word} & keys  # BEGIN, VACUUM, ...: their own key word
         while index < len(found) and found[index][0] < piece.end:
             if found[index][1] in keys:
-                return True
+                present.add(found[index][1])
             index += 1
-        return False
+        return frozenset(present)
+
+
+_NO_KEYS: frozenset[str] = frozenset()
 
 
 def _key_word_offsets(text: str) -> list[tuple[int, str]]:
