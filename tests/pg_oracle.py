@@ -19,6 +19,29 @@ NAME_LIST_KEYS = frozenset({"names", "typeName", "funcname", "defnames", "opname
 LOCATION_KEYS = frozenset({"location", "stmt_location", "stmt_len", "arg_location", "lineno"})
 NAME_LITERAL_TYPES = frozenset({"regclass", "regtype", "regproc", "regprocedure", "regcollation", "regconfig", "regdictionary"})
 SEQUENCE_FUNCTIONS = frozenset({"nextval", "currval", "setval"})
+#: Which argument of these functions is a qualified name, by the number of arguments (None: any). From
+#: pg_proc: regclass parameters, and text parameters that the functions read as qualified names.
+NAME_ARGUMENTS: dict[str, dict[int | None, int]] = {
+    **{name: {None: 0} for name in SEQUENCE_FUNCTIONS},
+    **{
+        name: {None: 0}
+        for name in (
+            "pg_relation_size pg_total_relation_size pg_table_size pg_indexes_size pg_relation_filenode "
+            "pg_relation_filepath pg_sequence_last_value pg_partition_tree pg_partition_root pg_partition_ancestors "
+            "pg_get_replica_identity_index pg_index_has_property pg_index_column_has_property "
+            "pg_relation_is_publishable brin_summarize_new_values brin_summarize_range brin_desummarize_range "
+            "gin_clean_pending_list to_regclass to_regtype to_regtypemod to_regproc to_regprocedure to_regoper "
+            "to_regoperator to_regcollation pg_get_viewdef"
+        ).split()
+    },
+    "pg_get_serial_sequence": {2: 0},
+    **{
+        name: {2: 0, 3: 1}
+        for name in "has_table_privilege has_sequence_privilege has_any_column_privilege has_function_privilege "
+        "has_type_privilege".split()
+    },
+    "has_column_privilege": {3: 0, 4: 1},
+}
 _LITERAL_QUALIFIER = re.compile(r'^\s*(?P<qualifier>"(?P<quoted>(?:[^"]|"")+)"|(?P<unquoted>[^\s."][^\s.]*))\s*\.')
 
 
@@ -93,8 +116,11 @@ def _normalize(node: Any, schemas: frozenset[str]) -> Any:
             _strip_const(cast.get("arg"), schemas)
     if "FuncCall" in result:
         call = result["FuncCall"]
-        if call.get("funcname") and _sval(call["funcname"][-1]) in SEQUENCE_FUNCTIONS and call.get("args"):
-            _strip_const(call["args"][0], schemas)
+        positions = NAME_ARGUMENTS.get(_sval(call["funcname"][-1])) if call.get("funcname") else None
+        arguments = call.get("args", [])
+        index = None if positions is None else positions.get(None, positions.get(len(arguments)))
+        if index is not None and index < len(arguments):
+            _strip_const(arguments[index], schemas)
     if "DoStmt" in result:
         options = {o["DefElem"]["defname"]: o["DefElem"] for o in result["DoStmt"].get("args", [])}
         language = _sval(options["language"]["arg"]).lower() if "language" in options else "plpgsql"

@@ -140,15 +140,21 @@ def _event_tokens(text: str, tokens: list[Token], careful: bool) -> Iterator[Tok
 def _keyword_may_act(text: str, word: str | None, rest: list[Token]) -> bool:
     """Whether the handler of ``word`` may act, judged by the next token (see finder._stop_context)."""
     following = next((t for t in rest if t.kind != lexer.WHITESPACE), None)
-    if word not in ("create", "set", "cast", "set_config", *finder.SEQUENCE_FUNCTIONS):
+    contexts = {
+        "create": finder._AFTER_CREATE,
+        "set": finder._AFTER_SET,
+        "alter": finder._AFTER_ALTER,
+        "drop": finder._AFTER_DROP,
+        "comment": finder._AFTER_COMMENT,
+    }
+    if word not in contexts and word not in ("cast", "set_config", *finder.NAME_ARGUMENT_FUNCTIONS):
         return True
     if following is None:
         return False
     if following.kind in (LINE_COMMENT, BLOCK_COMMENT, lexer.QUOTED_IDENT):
         return True
-    if word in ("create", "set"):
-        after = finder._AFTER_CREATE if word == "create" else finder._AFTER_SET
-        return following.kind == lexer.IDENT and identifier_value(text, following) in after
+    if word in contexts:
+        return following.kind == lexer.IDENT and identifier_value(text, following) in contexts[word]
     return following.kind == PUNCT and text[following.start] == "("
 
 

@@ -71,10 +71,70 @@ NAME_LITERAL_TYPES = frozenset(
 )
 #: Functions whose first argument is a sequence name given as text (pg_dump writes these).
 SEQUENCE_FUNCTIONS = frozenset({"nextval", "currval", "setval"})
+
+#: Functions with an argument that PostgreSQL reads as a possibly schema-qualified object name, and which
+#: argument that is (0-based), by the number of arguments of the call (``None``: any number). Taken from
+#: PostgreSQL 18's pg_proc catalog: every function with a ``regclass`` parameter (a string literal passed
+#: there is read by regclassin) and the ``text`` parameters documented as a relation, type, function,
+#: operator or collation name (to_reg*, pg_get_serial_sequence, pg_get_viewdef, has_*_privilege).
+#: Not here: to_regnamespace, to_regrole, has_schema_privilege and the like, which take an unqualified
+#: schema or role name, not a name inside a schema.
+NAME_ARGUMENT_FUNCTIONS: dict[str, dict[int | None, int]] = {
+    # regclass parameters
+    **{name: {None: 0} for name in sorted(SEQUENCE_FUNCTIONS)},
+    **{
+        name: {None: 0}
+        for name in (
+            "pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_indexes_size",
+            "pg_relation_filenode", "pg_relation_filepath", "pg_sequence_last_value", "pg_partition_tree",
+            "pg_partition_root", "pg_partition_ancestors", "pg_get_replica_identity_index",
+            "pg_index_has_property", "pg_index_column_has_property", "pg_relation_is_publishable",
+            "brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range",
+            "gin_clean_pending_list",
+        )
+    },
+    # text parameters read as qualified names
+    **{
+        name: {None: 0}
+        for name in (
+            "to_regclass", "to_regtype", "to_regtypemod", "to_regproc", "to_regprocedure", "to_regoper",
+            "to_regoperator", "to_regcollation", "pg_get_viewdef",
+        )
+    },
+    "pg_get_serial_sequence": {2: 0},
+    # has_*_privilege([user,] object, [column,] privilege): the object comes after the optional user
+    **{
+        name: {2: 0, 3: 1}
+        for name in (
+            "has_table_privilege", "has_sequence_privilege", "has_any_column_privilege",
+            "has_function_privilege", "has_type_privilege",
+        )
+    },
+    "has_column_privilege": {3: 0, 4: 1},
+}
 #: Words the scanner stops at besides the forbidden schemas.
-_KEYWORDS = ("do", "create", "language", "set", "set_config", "cast", "update", *SEQUENCE_FUNCTIONS)
+_KEYWORDS = (
+    "do", "create", "language", "set", "set_config", "cast", "update", "alter", "drop", "comment", "grant",
+    "revoke", *NAME_ARGUMENT_FUNCTIONS,
+)
 _AFTER_CREATE = frozenset({"or", "function", "procedure", "schema"})
 _AFTER_SET = frozenset({"session", "local", "search_path", "schema"})
+#: What ALTER statements matter: the schema itself, default privileges, and where SET search_path lands.
+_AFTER_ALTER = frozenset({"schema", "default", "function", "procedure", "routine", "role", "user", "database"})
+_AFTER_DROP = frozenset({"schema"})
+_AFTER_COMMENT = frozenset({"on"})
+#: Where each kind of SET search_path takes effect (SI02 messages say which).
+_SEARCH_PATH_SCOPES = {
+    "role": "ALTER ROLE ... SET search_path changes the default path of every later session of that role "
+    "(role-wide, outlives the migration and the isolated schema)",
+    "user": "ALTER USER ... SET search_path changes the default path of every later session of that role "
+    "(role-wide, outlives the migration and the isolated schema)",
+    "database": "ALTER DATABASE ... SET search_path changes the default path of every later session in that "
+    "database (database-wide, for every tenant and the application)",
+}
+_FUNCTION_ALTERS = frozenset({"function", "procedure", "routine"})
+#: GRANT/REVOKE ... ON ALL <kind> IN SCHEMA.
+_ALL_IN_SCHEMA_KINDS = frozenset({"tables", "sequences", "functions", "procedures", "routines"})
 
 #: Characters that start nothing interesting: not a word, quote, comment, dollar (nor ";" when careful).
 _PLAIN = ascii_class_except("-/'\"$;_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -139,6 +199,24 @@ class _Scanner(NamedTuple):
     skip_careful: re.Pattern[str]
 
 
+def _word_trie(endings: dict[str, str]) -> str:
+    """One pattern for many lower-case words (each followed by its own ending), shared prefixes merged.
+
+    The skip tries it at the start of every word; as a trie it costs a few character tests there, where
+    a flat alternation of some fifty keywords would test each one in turn.
+    """
+    children: dict[str, dict[str, str]] = {}
+    branches: list[str] = []
+    for word, ending in endings.items():
+        if word:
+            children.setdefault(word[0], {})[word[1:]] = ending
+        else:
+            branches.append(ending)
+    for first, rest in sorted(children.items()):
+        branches.insert(0, _ascii_case_insensitive(first) + _word_trie(rest))
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+
 def _stop_context(keyword: str) -> str:
     """A lookahead that lets the skip step over ``keyword`` where its handler would do nothing.
 
@@ -147,11 +225,13 @@ def _stop_context(keyword: str) -> str:
     no event; a comment or a quoted name after the keyword always stops, and the handler decides.
     """
     unsure = r'--|/\*|"'
-    if keyword in ("create", "set"):
-        following = _AFTER_CREATE if keyword == "create" else _AFTER_SET
-        words = "|".join(_ascii_case_insensitive(word) for word in sorted(following))
-        return rf"(?=[{SPACE_CLASS}]*(?:(?:{words})(?!{IDENT_CONT})|{unsure}))"
-    if keyword in ("cast", "set_config", *SEQUENCE_FUNCTIONS):
+    contexts = {"create": _AFTER_CREATE, "set": _AFTER_SET, "alter": _AFTER_ALTER, "drop": _AFTER_DROP,
+                "comment": _AFTER_COMMENT}
+    if keyword in contexts:
+        following = contexts[keyword]
+        words = _word_trie({word: f"(?!{IDENT_CONT})" for word in sorted(following)})
+        return rf"(?=[{SPACE_CLASS}]*(?:{words}|{unsure}))"
+    if keyword in ("cast", "set_config") or keyword in NAME_ARGUMENT_FUNCTIONS:
         return rf"(?=[{SPACE_CLASS}]*(?:\(|{unsure}))"
     return ""
 
@@ -172,8 +252,8 @@ def _scanner(schemas: tuple[str, ...], chunk: int = SKIP_CHUNK) -> _Scanner:
             unquoted.append(_ascii_case_insensitive(name) + (f"{IDENT_CONT}*" if truncated else ""))
         body = re.escape(name.replace('"', '""'))
         quoted.append(body + ('[^"]*(?:""[^"]*)*' if truncated else "") + '"(?!")')
-    words = [_ascii_case_insensitive(k) + f"(?!{IDENT_CONT})" + _stop_context(k) for k in _KEYWORDS]
-    stop_word = "(?:" + "|".join(words + [f"(?:{word})(?!{IDENT_CONT})" for word in unquoted]) + ")"
+    keywords = _word_trie({keyword: f"(?!{IDENT_CONT})" + _stop_context(keyword) for keyword in _KEYWORDS})
+    stop_word = "(?:" + "|".join([keywords] + [f"(?:{word})(?!{IDENT_CONT})" for word in unquoted]) + ")"
     stop_quoted = "(?:" + "|".join(quoted) + ")"
     # Quoted names and strings with more than 16 doubled quotes are left to the exact event handlers.
     common = rf"""
@@ -226,7 +306,7 @@ def _checked(schemas: tuple[str, ...]) -> tuple[str, ...]:
 class _Statement:
     """What the scan has learnt about the statement it is in, for DO/function bodies and SET."""
 
-    __slots__ = ("kind", "language", "bodies", "has_update", "body_after")
+    __slots__ = ("kind", "language", "bodies", "has_update", "body_after", "altered")
 
     def __init__(self, kind: str | None = None, body_after: int | None = None) -> None:
         self.kind = kind  # "do" or "function" once recognised
@@ -235,6 +315,8 @@ class _Statement:
         self.has_update = False
         # For DO: the end of the token the body must directly follow (DO, or DO LANGUAGE name).
         self.body_after = body_after
+        # For ALTER: what is altered ("function", "role", "database", ...), for SET search_path.
+        self.altered: str | None = None
 
 
 class _Scan:
@@ -608,6 +690,7 @@ class _Scan:
             self._check_continued_literal(token)
             return
         content = self.text[span[0] : span[1]]
+        content = content[: _signature_start(content)]  # 'public.f(pg_catalog.int4)' names public.f
         first = _LITERAL_NAME_PART.match(content)
         if first is None or not content.startswith(".", first.end()):
             return
@@ -742,12 +825,7 @@ class _Scan:
         if target is not None and target.kind in (IDENT, QUOTED_IDENT, UNICODE_IDENT):
             value = identifier_value(self.text, target)
             if value == "search_path":
-                self._report(
-                    ISOLATION_HAZARD,
-                    token.start,
-                    target.end,
-                    "SET search_path in a migration overrides the schema the runner chose",
-                )
+                self._on_set_search_path(token, target)
             elif value == "schema" and target.kind == IDENT:
                 name = self._next(target.end)
                 schema = self._forbidden(name)
@@ -759,6 +837,170 @@ class _Scan:
                         f'SET SCHEMA "{schema}" moves the object out of the isolated schema',
                     )
         return token.end
+
+    def _on_set_search_path(self, token: Token, target: Token) -> None:
+        """SI02 for ``SET search_path``, with a message for where it takes effect (issue 10).
+
+        In CREATE/ALTER FUNCTION or PROCEDURE the setting only pins the function's own path (good
+        practice for SECURITY DEFINER): a finding only when the path names a forbidden schema.
+        """
+        statement = self.statement
+        if statement.kind == "function" or statement.altered in _FUNCTION_ALTERS:
+            schema = self._forbidden_in_path(target.end)
+            if schema is not None:
+                self._report(
+                    ISOLATION_HAZARD,
+                    token.start,
+                    target.end,
+                    f'the function\'s SET search_path names "{schema}": its body resolves names in the shared '
+                    "schema, not in the isolated one",
+                )
+            return
+        message = _SEARCH_PATH_SCOPES.get(statement.altered or "")
+        if message is None:
+            message = "SET search_path in a migration overrides the schema the runner chose"
+        self._report(ISOLATION_HAZARD, token.start, target.end, message)
+
+    def _forbidden_in_path(self, pos: int) -> str | None:
+        """A forbidden schema named in the value list of ``search_path = a, "b", 'c'`` after ``pos``."""
+        equals = self._next(pos)
+        if not (self._is_word(equals, "to") or self._is_punct(equals, "=")):
+            return None
+        assert equals is not None
+        pos = equals.end
+        while True:
+            value = self._next(pos)
+            if value is None:
+                return None
+            if value.kind in NAME_KINDS:
+                schema = self._forbidden(value)
+                if schema is not None:
+                    return schema
+            elif value.kind in (STRING, DOLLAR_STRING):
+                span = string_content_span(self.text, value)
+                names = self.text[span[0] : span[1]] if span else ""
+                for name in names.split(","):
+                    stripped = name.strip(_SPACES)
+                    unquoted = stripped[1:-1].replace('""', '"') if stripped.startswith('"') else stripped.lower()
+                    if unquoted in self.scanner.schemas:
+                        return unquoted
+            else:
+                return None
+            comma = self._next(value.end)
+            if not self._is_punct(comma, ","):
+                return None
+            assert comma is not None
+            pos = comma.end
+
+    # -- statements about a schema itself (issue 10) --------------------------------------------------
+
+    def _kw_alter(self, token: Token) -> int:
+        if not self._quick_word(token.end, _AFTER_ALTER):
+            return token.end
+        target = self._next(token.end)
+        if target is None or target.kind != IDENT:
+            return token.end
+        word = fold_unquoted(self.text[target.start : target.end])
+        self.statement.altered = word
+        self.careful = True  # so that ";" ends the statement and forgets what it altered
+        if word == "schema":
+            self._report_schema_names(token, target.end, "ALTER SCHEMA", _ALTER_SCHEMA_HARM)
+        elif word == "default":
+            self._on_default_privileges(token, target.end)
+        return token.end
+
+    def _kw_drop(self, token: Token) -> int:
+        if not self._quick_word(token.end, _AFTER_DROP):
+            return token.end
+        target = self._next(token.end)
+        if self._is_word(target, "schema"):
+            assert target is not None
+            pos = target.end
+            if_ = self._next(pos)
+            if self._is_word(if_, "if"):
+                assert if_ is not None
+                exists = self._next(if_.end)
+                pos = exists.end if self._is_word(exists, "exists") and exists is not None else pos
+            self._report_schema_names(token, pos, "DROP SCHEMA", _DROP_SCHEMA_HARM)
+        return token.end
+
+    def _kw_comment(self, token: Token) -> int:
+        on = self._next(token.end)
+        if self._is_word(on, "on"):
+            assert on is not None
+            target = self._next(on.end)
+            if self._is_word(target, "schema"):
+                assert target is not None
+                self._report_schema_names(token, target.end, "COMMENT ON SCHEMA", _COMMENT_SCHEMA_HARM)
+        return token.end
+
+    def _kw_grant(self, token: Token) -> int:
+        """GRANT/REVOKE ... ON SCHEMA s, or ON ALL TABLES|SEQUENCES|FUNCTIONS|... IN SCHEMA s."""
+        verb = fold_unquoted(self.text[token.start : token.end]).upper()
+        pos = token.end
+        for _ in range(_GRANT_WORDS_LIMIT):
+            word = self._next(pos)
+            if word is None or self._is_punct(word, ";") or self._is_word(word, "to", "from"):
+                return token.end
+            pos = word.end
+            if not self._is_word(word, "on"):
+                continue
+            target = self._next(pos)
+            if self._is_word(target, "schema"):
+                assert target is not None
+                self._report_schema_names(token, target.end, f"{verb} ... ON SCHEMA", _GRANT_SCHEMA_HARM)
+            elif self._is_word(target, "all"):
+                assert target is not None
+                kind = self._next(target.end)
+                in_ = self._next(kind.end) if kind is not None else None
+                schema = self._next(in_.end) if in_ is not None else None
+                if (
+                    kind is not None
+                    and kind.kind == IDENT
+                    and fold_unquoted(self.text[kind.start : kind.end]) in _ALL_IN_SCHEMA_KINDS
+                    and self._is_word(in_, "in")
+                    and self._is_word(schema, "schema")
+                    and schema is not None
+                ):
+                    what = f"{verb} ... ON ALL {self.text[kind.start : kind.end].upper()} IN SCHEMA"
+                    self._report_schema_names(token, schema.end, what, _GRANT_ALL_HARM)
+            return token.end
+        return token.end
+
+    def _on_default_privileges(self, token: Token, pos: int) -> None:
+        """ALTER DEFAULT PRIVILEGES [FOR ROLE r, ...] IN SCHEMA s, ... GRANT/REVOKE ..."""
+        privileges = self._next(pos)
+        if not self._is_word(privileges, "privileges"):
+            return
+        assert privileges is not None
+        pos = privileges.end
+        for _ in range(_GRANT_WORDS_LIMIT):
+            word = self._next(pos)
+            if word is None or self._is_punct(word, ";") or self._is_word(word, "grant", "revoke"):
+                return
+            pos = word.end
+            if self._is_word(word, "in"):
+                schema = self._next(pos)
+                if self._is_word(schema, "schema") and schema is not None:
+                    self._report_schema_names(
+                        token, schema.end, "ALTER DEFAULT PRIVILEGES IN SCHEMA", _DEFAULT_PRIVILEGES_HARM
+                    )
+                return
+
+    def _report_schema_names(self, token: Token, pos: int, what: str, harm: str) -> None:
+        """SI02 for each forbidden schema in the name list after ``pos`` (``a, "public", b``)."""
+        while True:
+            name = self._next(pos)
+            if name is None or name.kind not in NAME_KINDS:
+                return
+            schema = self._forbidden(name)
+            if schema is not None:
+                self._report(ISOLATION_HAZARD, token.start, name.end, f'{what} "{schema}": {harm}')
+            comma = self._next(name.end)
+            if not self._is_punct(comma, ","):
+                return
+            assert comma is not None
+            pos = comma.end
 
     def _kw_set_config(self, token: Token) -> int:
         paren = self._next(token.end)
@@ -776,14 +1018,55 @@ class _Scan:
                     )
         return token.end
 
-    def _kw_sequence_function(self, token: Token) -> int:
+    def _kw_name_function(self, token: Token) -> int:
+        """A call of a :data:`NAME_ARGUMENT_FUNCTIONS` function: its name argument, if a literal."""
         paren = self._next(token.end)
-        if self._is_punct(paren, "("):
-            assert paren is not None
-            argument = self._next(paren.end)
+        if not self._is_punct(paren, "("):
+            return token.end
+        assert paren is not None
+        positions = NAME_ARGUMENT_FUNCTIONS[fold_unquoted(self.text[token.start : token.end])]
+        try:
+            arguments = self._argument_starts(paren.end, max(positions.values()) + 1)
+        except LexError:  # e.g. a number glued to a word: PostgreSQL will say so
+            return token.end
+        if arguments is None:
+            return token.end
+        index = positions.get(None, positions.get(len(arguments)))
+        if index is not None and index < len(arguments):
+            argument = arguments[index]
             if argument is not None and argument.kind in (STRING, ESCAPE_STRING):
                 self._check_name_literal(argument)
         return token.end
+
+    def _argument_starts(self, pos: int, wanted: int) -> list[Token | None] | None:
+        """The first token of each argument of a call whose "(" ends at ``pos`` (``None`` if unclosed).
+
+        Only the first ``wanted`` arguments keep their token (a ``None`` stands for the others), but all
+        are counted, since has_table_privilege's name is the first or second argument by their number.
+        Nested parentheses and brackets are stepped over; the walk ends at the closing parenthesis.
+        """
+        starts: list[Token | None] = []
+        depth = 0
+        expecting = True
+        while True:
+            token = self._next(pos)
+            if token is None:
+                return None
+            char = self.text[token.start] if token.kind == PUNCT else ""
+            if depth == 0 and char == ")":
+                return starts
+            if expecting:
+                starts.append(token if len(starts) < wanted else None)
+                expecting = False
+            if char in ("(", "["):
+                depth += 1
+            elif char in (")", "]"):
+                depth -= 1
+            elif char == "," and depth == 0:
+                expecting = True
+            elif char == ";":
+                return None
+            pos = token.end
 
     def _kw_cast(self, token: Token) -> int:
         paren = self._next(token.end)
@@ -912,7 +1195,33 @@ class _ClauseTracker:
         return "expression"
 
 
+def _signature_start(content: str) -> int:
+    """Where the argument list of a function or operator signature starts in a name literal (or its end)."""
+    pos = 0
+    while True:
+        paren = content.find("(", pos)
+        quote = content.find('"', pos)
+        if paren < 0:
+            return len(content)
+        if quote < 0 or paren < quote:
+            return paren
+        pos = doubled_quote_body_end(content, quote + 1, '"')
+        if pos < 0:
+            return len(content)
+
+
 _IN_BODY = " inside a code body"
+#: How many tokens a GRANT/REVOKE or ALTER DEFAULT PRIVILEGES is read for its ON/IN SCHEMA clause.
+_GRANT_WORDS_LIMIT = 200
+_ALTER_SCHEMA_HARM = "renames or re-owns the shared schema every other tenant and the application use"
+_DROP_SCHEMA_HARM = "drops the shared schema (with CASCADE, everything in it), not the isolated one"
+_COMMENT_SCHEMA_HARM = "comments the shared schema, not the isolated one the migration runs in"
+_GRANT_SCHEMA_HARM = "changes privileges on the shared schema; the isolated schema does not get them"
+_GRANT_ALL_HARM = "acts on the shared schema's existing objects; the isolated schema's objects do not get it"
+_DEFAULT_PRIVILEGES_HARM = (
+    "sets defaults for objects later created in the shared schema; objects the migration creates in the "
+    "isolated schema do not get them"
+)
 #: Words after which a PL/pgSQL statement starts (besides ";" and the start of the body).
 _PLPGSQL_STATEMENT_STARTS = frozenset({"begin", "then", "else", "loop"})
 
@@ -950,5 +1259,10 @@ _KEYWORD_HANDLERS = {
     "set": _Scan._kw_set,
     "set_config": _Scan._kw_set_config,
     "cast": _Scan._kw_cast,
-    **{name: _Scan._kw_sequence_function for name in SEQUENCE_FUNCTIONS},
+    "alter": _Scan._kw_alter,
+    "drop": _Scan._kw_drop,
+    "comment": _Scan._kw_comment,
+    "grant": _Scan._kw_grant,
+    "revoke": _Scan._kw_grant,
+    **{name: _Scan._kw_name_function for name in NAME_ARGUMENT_FUNCTIONS},
 }
