@@ -262,6 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline-src", type=Path, help="src folder of the baseline (default: a worktree of --baseline-commit)")
     parser.add_argument("--baseline-commit", default=BASELINE_COMMIT)
     parser.add_argument("--workload", action="append", choices=("kit-0.31", "enums"), help="default: both")
+    parser.add_argument("--variant", action="append", choices=("auto", "each"), help="current-code variants (default: both)")
     parser.add_argument("--profile", action="store_true", help="also one profiled measurement per variant and workload")
     parser.add_argument("--profile-tenants", type=int, default=200, help="tenants of each profiled measurement")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -284,8 +285,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     baseline_src = args.baseline_src or (worktree / "src")  # type: ignore[operator]
     variants = [
         Variant(f"baseline {args.baseline_commit}", baseline_src, "baseline", "all"),
-        Variant("auto", args.current_src, "current", "auto"),
-        Variant("each", args.current_src, "current", "each"),
+        *(Variant(mode, args.current_src, "current", mode) for mode in (args.variant or ["auto", "each"])),
     ]
     server, server_url = None, os.environ.get("DATABASE_URL")
     workloads = args.workload or ["kit-0.31", "enums"]

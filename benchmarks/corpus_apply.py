@@ -259,7 +259,7 @@ def check_folder(server_url: str, folder: Path, label: str, available: set[str])
     if own_schemas:
         attempts += [{**attempt, "strip_schemas": ("public", *own_schemas)} for attempt in attempts]
     for options in attempts:
-        report.runs, report.problems, report.options = [], [], options
+        report.runs, report.problems, report.options, report.second_tenant = [], [], options, ""
         _run_modes(server_url, folder, label, options, report)
         first = report.runs[0]
         needs_path = bool(first.error and _is_undefined_object(first.error) and report.extensions)
