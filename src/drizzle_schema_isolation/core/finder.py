@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from drizzle_schema_isolation.core.findings import (
+    CATALOG_SCHEMA_LOOKUP,
     HARDCODED_SCHEMA,
     ISOLATION_HAZARD,
     Finding,
@@ -112,10 +113,31 @@ NAME_ARGUMENT_FUNCTIONS: dict[str, dict[int | None, int]] = {
     },
     "has_column_privilege": {3: 0, 4: 1},
 }
+#: Columns of information_schema and pg_catalog views that hold a schema name (PostgreSQL 18): comparing
+#: one with a forbidden schema's name is a catalog lookup in the shared schema (SI04).
+SCHEMA_NAME_COLUMNS = frozenset(
+    {
+        # information_schema
+        "table_schema", "constraint_schema", "unique_constraint_schema", "specific_schema", "routine_schema",
+        "sequence_schema", "udt_schema", "type_udt_schema", "domain_schema", "collation_schema",
+        "character_set_schema", "trigger_schema", "event_object_schema", "object_schema", "schema_name",
+        "view_schema", "foreign_table_schema", "module_schema", "default_collation_schema",
+        # pg_catalog: pg_namespace.nspname and the schemaname of pg_tables, pg_views, pg_indexes,
+        # pg_sequences, pg_matviews, pg_policies, pg_stats, pg_stat_*_tables, pg_publication_tables...
+        "nspname", "schemaname",
+    }
+)
+#: A statement must name one of these for such a column to be a catalog's (a user table may have a
+#: column called table_schema): information_schema, pg_catalog, or a catalog view or table by name.
+_CATALOG_REFERENCE = re.compile(
+    r"(?i:information_schema|pg_catalog|pg_namespace|pg_tables|pg_views|pg_indexes|pg_sequences|pg_matviews"
+    r"|pg_policies|pg_stats|pg_stat_(?:user|all|sys)_(?:tables|indexes|functions)|pg_statio_\w+"
+    r"|pg_publication_tables|pg_rules|pg_seclabels)(?![A-Za-z0-9_$])"
+)
 #: Words the scanner stops at besides the forbidden schemas.
 _KEYWORDS = (
     "do", "create", "language", "set", "set_config", "cast", "update", "alter", "drop", "comment", "grant",
-    "revoke", *NAME_ARGUMENT_FUNCTIONS,
+    "revoke", *NAME_ARGUMENT_FUNCTIONS, *sorted(SCHEMA_NAME_COLUMNS),
 )
 _AFTER_CREATE = frozenset({"or", "function", "procedure", "schema"})
 _AFTER_SET = frozenset({"session", "local", "search_path", "schema"})
@@ -233,6 +255,9 @@ def _stop_context(keyword: str) -> str:
         return rf"(?=[{SPACE_CLASS}]*(?:{words}|{unsure}))"
     if keyword in ("cast", "set_config") or keyword in NAME_ARGUMENT_FUNCTIONS:
         return rf"(?=[{SPACE_CLASS}]*(?:\(|{unsure}))"
+    if keyword in SCHEMA_NAME_COLUMNS:
+        comparison = _word_trie({"in": f"(?!{IDENT_CONT})", "not": f"(?!{IDENT_CONT})"})
+        return rf"(?=[{SPACE_CLASS}]*(?:=|<>|!=|::|{comparison}|{unsure}))"
     return ""
 
 
@@ -1002,6 +1027,96 @@ class _Scan:
             assert comma is not None
             pos = comma.end
 
+    # -- SI04: catalog lookups by schema name (issue 10) ------------------------------------------------
+
+    def _kw_schema_column(self, token: Token) -> int:
+        """``table_schema = 'public'``, ``n.nspname IN ('public')``, ``schemaname = ANY (...)``.
+
+        Reported, never fixed: the fix (``current_schema()`` for the literal) is a replacement, not a
+        deletion. Only where the statement reads a catalog (see :data:`_CATALOG_REFERENCE`).
+        """
+        if self._previous_word() == "set":  # UPDATE ... SET table_schema = 'public' assigns
+            return token.end
+        try:
+            literals = self._compared_literals(token.end)
+        except LexError:
+            return token.end
+        column = fold_unquoted(self.text[token.start : token.end])
+        for literal, value in literals:
+            if value in self.scanner.schemas and self._statement_reads_a_catalog(token.start):
+                self._report(
+                    CATALOG_SCHEMA_LOOKUP,
+                    literal.start,
+                    literal.end,
+                    f"catalog lookup by schema name: {column} compared with '{value}' looks in the shared "
+                    "schema, not the isolated one; compare with current_schema() (not fixed automatically)",
+                )
+        return token.end
+
+    def _compared_literals(self, pos: int) -> list[tuple[Token, str]]:
+        """The string literals a column after ``pos`` is compared with (``=``, ``<>``, ``IN``, ``= ANY``)."""
+        operator = self._next(pos)
+        if operator is not None and operator.kind == TYPECAST:  # nspname::text = 'public'
+            type_name = self._next(operator.end)
+            operator = self._next(type_name.end) if type_name is not None else None
+        if operator is None:
+            return []
+        spelled = self.text[operator.start : operator.end]
+        if self._is_word(operator, "not"):
+            operator = self._next(operator.end)
+            spelled = "in" if self._is_word(operator, "in") else ""
+        elif self._is_word(operator, "in"):
+            spelled = "in"
+        if operator is None or spelled not in ("=", "<>", "!=", "in"):
+            return []
+        following = self._next(operator.end)
+        if spelled == "in" or self._is_word(following, "any", "some", "all"):
+            if spelled != "in":
+                assert following is not None
+                following = self._next(following.end)  # the "(" after ANY
+            return self._literal_list(following)
+        value = self._literal_value(following)
+        return [] if value is None or following is None else [(following, value)]
+
+    def _literal_list(self, paren: Token | None) -> list[tuple[Token, str]]:
+        """The literals of ``('a', 'b')``, ``(ARRAY['a', 'b'])`` or ``('{a,b}')`` after ``paren``."""
+        if not self._is_punct(paren, "("):
+            return []
+        assert paren is not None
+        found: list[tuple[Token, str]] = []
+        pos = paren.end
+        depth = 0  # literals inside a nested call or subquery are not the compared values
+        for _ in range(_GRANT_WORDS_LIMIT):
+            item = self._next(pos)
+            if item is None or self._is_punct(item, ";") or (depth == 0 and self._is_punct(item, ")")):
+                return found
+            depth += self._is_punct(item, "(") - self._is_punct(item, ")")
+            value = self._literal_value(item) if depth == 0 else None
+            if value is not None:
+                assert item is not None
+                if value.startswith("{") and value.endswith("}"):  # an array literal '{public,app}'
+                    found.extend((item, element.strip().strip('"')) for element in value[1:-1].split(","))
+                else:
+                    found.append((item, value))
+            pos = item.end
+        return found
+
+    def _literal_value(self, token: Token | None) -> str | None:
+        if token is None or token.kind not in (STRING, DOLLAR_STRING):
+            return None
+        span = string_content_span(self.text, token)
+        if span is None:
+            return None
+        content = self.text[span[0] : span[1]]
+        return content.replace("''", "'") if token.kind == STRING else content
+
+    def _statement_reads_a_catalog(self, pos: int) -> bool:
+        """Whether the statement around ``pos`` (between the nearest ";" on each side) names a catalog."""
+        text = self.text
+        start = text.rfind(";", 0, pos) + 1
+        end = text.find(";", pos)
+        return _CATALOG_REFERENCE.search(text, start, len(text) if end < 0 else end) is not None
+
     def _kw_set_config(self, token: Token) -> int:
         paren = self._next(token.end)
         if self._is_punct(paren, "("):
@@ -1263,6 +1378,7 @@ _KEYWORD_HANDLERS = {
     "drop": _Scan._kw_drop,
     "comment": _Scan._kw_comment,
     "grant": _Scan._kw_grant,
+    **{name: _Scan._kw_schema_column for name in SCHEMA_NAME_COLUMNS},
     "revoke": _Scan._kw_grant,
     **{name: _Scan._kw_name_function for name in NAME_ARGUMENT_FUNCTIONS},
 }
