@@ -27,6 +27,7 @@ from drizzle_schema_isolation.core.findings import NON_ATOMIC, Finding
 from drizzle_schema_isolation.core.lexer import TRIVIA_KINDS, LexError, iter_tokens, tokenize
 from drizzle_schema_isolation.core.rewrite import LineIndex
 from drizzle_schema_isolation.core.statements import (
+    _KEY_WORD,
     _KEY_WORDS_BY_FIRST_WORD,
     ADD_ENUM_VALUE,
     NO_TRANSACTION_BLOCK,
@@ -773,6 +774,19 @@ def test_key_words_are_whole_unquoted_ascii_words_in_any_case() -> None:
     sql = 'BeGiN; begin_x; "x"CONCURRENTLY; $1commit; x$end; ébegin; endé; value1; 1;ABORT'
     found = [sql[offset : offset + len(word)] for offset, word in _KeyWords(sql).found]
     assert found == ["BeGiN", "CONCURRENTLY", "commit", "end", "ABORT"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["begin", "END", "Value", "s", "rollbac", "k", "\u212a", "é", "_", "1", "$", " ", ";", '"']), max_size=12))
+def test_key_words_found_in_lower_cased_text_are_those_of_the_text(parts: list[str]) -> None:
+    """The same occurrences as the expression of alternatives on the text itself; more only where a
+    non-ASCII letter lower-cases to an ASCII one (the Kelvin sign), which only costs a classification."""
+    sql = "".join(parts)
+    in_text = [(match.start(), match.group().lower()) for match in _KEY_WORD.finditer(sql)]
+    found = _KeyWords(sql).found
+    assert set(in_text) <= set(found)
+    if sql.isascii():
+        assert found == in_text
 
 
 def test_key_words_in_text_whose_length_changes_when_lower_cased() -> None:

@@ -177,11 +177,9 @@ def _skip(text: str, pos: int) -> int:
 #: what the loop of :class:`_Splitter` would find token by token. Items, each matching a piece of text in one
 #: way only: the items of :data:`_SKIP` (strings and quoted identifiers unrolled, so without a repetition per
 #: character), line comments to the end of the line, block comments holding no ``/*`` (a nested one goes to
-#: the lexer), a ``-`` or ``/`` not opening a comment, and dollar-quoted strings (read to the first closing
-#: delimiter, as :func:`~drizzle_schema_isolation.core.lexer.dollar_string_end` does; the lookahead and back
-#: reference make the body's end final; not inside parentheses). Parentheses nest up to three deep and may
-#: hold ``;``.
-_FAST_INNER_ITEM = rf"""
+#: the lexer), and a ``-`` or ``/`` not opening a comment. Parentheses nest up to three deep and may hold
+#: ``;``. A dollar quote outside parentheses is read by :func:`_fast_piece` with ``str.find``.
+_FAST_ITEM = rf"""
      {_SKIPPABLE_CHAR}
     |(?![eEbBxX]'|[uU]&['"]){IDENT_START}{IDENT_CONT}*(?!{IDENT_CONT})
     |"(?=[^"]|"")[^"]*(?:""[^"]*)*"(?!")
@@ -193,14 +191,12 @@ _FAST_INNER_ITEM = rf"""
     |-(?!-)
     |/(?![*])
 """
-_FAST_DOLLAR = rf"(?=(?P<dollar>\$(?P<tag>(?:{IDENT_START}{DOLQ_CONT}*)?)\$.*?\$(?P=tag)\$))(?P=dollar)"
-_FAST_ITEM = f"{_FAST_INNER_ITEM}|{_FAST_DOLLAR}"
 _FAST_GROUP = r"\((?:{items}|;){{0,256}}\)"  # bounded as in _SKIP
 _FAST_NESTED = _FAST_GROUP.format(
-    items=_FAST_GROUP.format(items=_FAST_GROUP.format(items=_FAST_INNER_ITEM) + "|" + _FAST_INNER_ITEM)
-    + "|"
-    + _FAST_INNER_ITEM
+    items=_FAST_GROUP.format(items=_FAST_GROUP.format(items=_FAST_ITEM) + "|" + _FAST_ITEM) + "|" + _FAST_ITEM
 )
+#: The lexer's dollar-quote opener (a ``$`` and digits is a parameter instead).
+_DOLLAR_OPEN = re.compile(rf"\$(?:{IDENT_START}{DOLQ_CONT}*)?\$")
 #: At most 256 items or groups a call, so that the regex engine's memory stays bounded (as with _SKIP).
 _FAST_BODY = re.compile(rf"(?:{_FAST_ITEM}|{_FAST_NESTED}){{0,256}}", re.VERBOSE | re.DOTALL)
 _WORD = rf"{IDENT_START}{IDENT_CONT}+(?!{IDENT_CONT})"
@@ -226,11 +222,20 @@ def _fast_piece(text: str, start: int) -> _Piece | None:
     while True:
         body = _FAST_BODY.match(text, pos)
         assert body is not None  # it matches the empty string
-        if body.end() < len(text) and text[body.end()] == ";":
-            return _Piece(start, body.end() + 1, True)
-        if body.end() == pos:
+        end = body.end()
+        if end < len(text) and text[end] == ";":
+            return _Piece(start, end + 1, True)
+        if end < len(text) and text[end] == "$":  # after an item, so at a token's start (identifiers took theirs)
+            opener = _DOLLAR_OPEN.match(text, end)
+            if opener is None:
+                return None
+            close = text.find(opener.group(), opener.end())
+            if close < 0:
+                return None  # unterminated: the lexer says so
+            end = close + len(opener.group())
+        elif end == pos:
             return None
-        pos = body.end()
+        pos = end
 
 
 class _Splitter:
@@ -988,12 +993,11 @@ for _refused in NO_TRANSACTION_BLOCK_STATEMENTS:
 #: Every key word, and those a finding needs (an enum type created matters only to a later ADD VALUE).
 _KEY_WORDS = frozenset().union(*_KEY_WORDS_BY_FIRST_WORD.values())
 _FINDING_WORDS = _KEY_WORDS - {_ENUM_WORD}
-#: What cannot stand right before (start) or after (continue) a keyword made of the same token.
-_WORD_START_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
-_WORD_CONTINUE_ASCII = _WORD_START_ASCII | frozenset("0123456789$")
 _KEY_WORD = re.compile(
     rf"(?<!{IDENT_START})(?:{'|'.join(sorted(_KEY_WORDS))})(?!{IDENT_CONT})", re.IGNORECASE | re.ASCII
 )
+#: Each key word as a whole word, in lower-cased text (see :func:`_key_word_offsets`).
+_KEY_WORD_PATTERNS = {word: re.compile(rf"{word}(?<!{IDENT_START}{word})(?!{IDENT_CONT})") for word in sorted(_KEY_WORDS)}
 _FIRST_WORD = re.compile(rf"{IDENT_START}{IDENT_CONT}*")
 #: A digit that may start a number glued to a word ("1abc", "1e", "1_", "1.5x": the lexer's "trailing junk"),
 #: in code or not: the start of a number is never right after a letter, digit, ``_`` or non-ASCII character.
@@ -1042,23 +1046,21 @@ _NO_KEYS: frozenset[str] = frozenset()
 def _key_word_offsets(text: str) -> list[tuple[int, str]]:
     """``(offset, key word)`` of each whole-word occurrence of a key word, in text order.
 
-    str.find over the lower-cased text is many times faster than one regular expression of alternatives;
-    when lower-casing changes the length (a few non-ASCII letters do), the offsets would not match: the
-    regular expression reads the text itself then.
+    Searched in the lower-cased text, one regular expression a word that starts with the word itself (so the
+    engine looks for it as a literal) and checks the characters around it: many times faster than one
+    expression of alternatives. Lower-casing maps identifier characters to identifier characters and leaves
+    other ASCII characters alone, so the checks read the same there; when it changes the length (a few
+    non-ASCII letters do), offsets would shift, and the expression of alternatives reads the text itself.
     """
     lowered = text.lower()
     if len(lowered) != len(text):
         return [(match.start(), match.group().lower()) for match in _KEY_WORD.finditer(text)]
-    found: list[tuple[int, str]] = []
-    for word in _KEY_WORDS:
-        pos = lowered.find(word)
-        while pos >= 0:
-            end = pos + len(word)
-            if (pos == 0 or text[pos - 1] not in _WORD_START_ASCII and text[pos - 1].isascii()) and (
-                end == len(text) or text[end] not in _WORD_CONTINUE_ASCII and text[end].isascii()
-            ):
-                found.append((pos, word))
-            pos = lowered.find(word, pos + 1)
+    found = [
+        (match.start(), word)
+        for word, pattern in _KEY_WORD_PATTERNS.items()
+        if word in lowered
+        for match in pattern.finditer(lowered)
+    ]
     found.sort()
     return found
 
