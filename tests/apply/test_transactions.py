@@ -244,3 +244,42 @@ def _statements_of(script: str) -> list[str]:
     from drizzle_schema_isolation.core.statements import split_statements
 
     return [script[start:end] for start, end in split_statements(script)]
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["SET search_path TO public;", "SET SESSION search_path = public;", "SET LOCAL search_path TO public;",
+     "RESET search_path;", "RESET ALL;", "set /* c */ schema 'public';"],
+)
+def test_a_search_path_change_in_a_migration_is_undone_at_once(db_url: str, conn: psycopg.Connection, tmp_path: Path, change: str) -> None:
+    folder = journal_folder(tmp_path / "m", f'{change}{BP}CREATE TABLE "a" ("id" int); {change} CREATE TABLE "b" ("id" int);', 'CREATE TABLE "c" ("id" int);')
+    result = apply_migrations(folder, "plugin_x", database_url=db_url, transaction="each")
+    assert relations(conn, "plugin_x") >= {"a", "b", "c"} and relations(conn, "public") == set()
+    assert any("undone at once" in w for w in result.warnings)
+
+
+def test_a_dynamic_search_path_change_fails_the_migration_and_rolls_it_back(db_url: str, conn: psycopg.Connection, tmp_path: Path) -> None:
+    folder = journal_folder(
+        tmp_path / "m",
+        "SELECT pg_catalog.set_config('search_path', 'public', false);" + BP + 'CREATE TABLE "a" ("id" int);',
+    )
+    with pytest.raises(MigrationFailed, match="changed search_path to 'public'") as caught:
+        apply_migrations(folder, "plugin_x", database_url=db_url)
+    assert caught.value.statement == 1 and caught.value.committed.nothing
+    assert relations(conn, "public") == set()
+    hidden = journal_folder(tmp_path / "hidden", "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ SELECT 1 $$;")
+    conn.execute("CREATE SCHEMA host")
+    conn.execute("CREATE FUNCTION host.sneak() RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM set_config('search_path', 'public', false); END $$")
+    (hidden / "0000_m0.sql").write_text("SELECT host.sneak();")  # no set_config in the text: caught by the INSERT's RETURNING
+    with pytest.raises(MigrationFailed, match="changed search_path"):
+        apply_migrations(hidden, "plugin_y", database_url=db_url)
+    assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'plugin_y'").fetchone() == (0,)
+
+
+def test_create_extension_is_serialised_and_its_schema_is_a_warning(db_url: str, conn: psycopg.Connection, tmp_path: Path) -> None:
+    from drizzle_schema_isolation.runtime.tenants import apply_many, tenant_targets
+
+    folder = journal_folder(tmp_path / "m", f'CREATE EXTENSION IF NOT EXISTS pg_trgm;{BP}CREATE TABLE "t" ("id" int);')
+    batch = apply_many(tenant_targets(folder, [f"t{i}" for i in range(6)]), database_url=db_url, jobs=6)
+    assert [o.ok for o in batch.outcomes] == [True] * 6, [o.error and o.error.message for o in batch.outcomes]
+    assert any("CREATE EXTENSION without SCHEMA" in w for o in batch.outcomes if o.result for w in o.result.warnings)

@@ -72,6 +72,8 @@ from drizzle_schema_isolation.runtime.pgconn import ConnectError, connect, has_c
 from drizzle_schema_isolation.runtime.plan import (
     ALONE,
     COMMIT,
+    EXTENSION,
+    REPIN,
     RUN,
     MigrationSteps,
     Plan,
@@ -116,6 +118,9 @@ _HINTS = {
 }
 
 
+#: The database-wide advisory lock around CREATE EXTENSION (its IF NOT EXISTS is not safe under concurrency).
+EXTENSION_LOCK_KEY = 0x6473692D657874  # "dsi-ext"
+
 #: duplicate_table, duplicate_object, duplicate_schema, duplicate_function, duplicate_column
 _ALREADY_EXISTS = frozenset({"42P07", "42710", "42P06", "42723", "42701"})
 
@@ -149,6 +154,12 @@ class _Live:
         # Migration statements are dynamic SQL by nature, not the LiteralString psycopg's types ask for.
         self.cursor.execute(cast(Any, query), prepare=False)
 
+    def value(self, query: pgsql.Composable | str) -> str | None:
+        """Run ``query`` and return the first column of its row (None in a dry run, which cannot know)."""
+        self.cursor.execute(cast(Any, query), prepare=False)
+        row = self.cursor.fetchone()
+        return None if row is None else str(row[0])
+
     def note(self, text: str) -> None:
         """Comments exist only in the dry-run script."""
 
@@ -169,6 +180,10 @@ class _Script:
 
     def run(self, query: pgsql.Composable | str, *, file: str = "", line: int = 0) -> None:
         self.writer.statement(query, file=file, line=line)
+
+    def value(self, query: pgsql.Composable | str) -> str | None:
+        self.writer.statement(query)
+        return None
 
     def note(self, text: str) -> None:
         self.writer.comment(text)
@@ -204,6 +219,8 @@ class _Run:
         self._partial_since_commit: Partial | None = None
         self._partial_table_created = False
         self.unrecorded_objects = 0
+        self.settings = _session_settings(schema, options)
+        self.expected_path = dict(self.settings)["search_path"]
 
     # -- transaction boundaries
 
@@ -297,6 +314,16 @@ class _Run:
             after = steps[position + 1] if position + 1 < len(steps) else None
             if step.kind == RUN:
                 self._run_step(migration, step, display)
+                if cut.sets_config:
+                    self._check_path(migration, step, display)
+            elif step.kind == REPIN:
+                self._run_step(migration, step, display)
+                self.executor.note(f"{display}, line {step.line}: {step.action} undone: the run's settings again")
+                self._pin_settings()
+            elif step.kind == EXTENSION:
+                self.executor.note("one CREATE EXTENSION at a time in this database (concurrent IF NOT EXISTS collide)")
+                self.executor.run(f"SELECT pg_catalog.pg_advisory_xact_lock({EXTENSION_LOCK_KEY})")
+                self._run_step(migration, step, display)
             elif step.kind == COMMIT:
                 self.executor.note(f"{display}, line {step.line}: {step.action} written in the migration (a commit point)")
                 self._record_partial(migration, after, display, f"its {step.action} at line {step.line}")
@@ -311,7 +338,8 @@ class _Run:
                 self._record_partial(migration, after, display, f"its {step.action} at line {step.line}")
                 self.committed.partial = self._partial_since_commit
                 self.executor.begin()
-        self.executor.run(books.insert_sql(self.schema, self.options.migrations_table, migration, self.source.layout))
+        insert = books.insert_sql(self.schema, self.options.migrations_table, migration, self.source.layout, returning_search_path=True)
+        self._check_path(migration, cut.steps[-1] if cut.steps else None, display, self.executor.value(insert))
         self.executor.run(
             books.side_insert_sql(self.schema, self.options.side_table, [(migration.hash, migration.stripped_hash(self.options.strip))], self.options.strip)
         )
@@ -353,6 +381,40 @@ class _Run:
         row = books.PartialRow(migration.name, head, chunk, offset, line)
         self.executor.run(books.partial_upsert_sql(self.schema, self.options.partial_table, row))
         self._partial_since_commit = Partial(migration.name, display, commit_point, chunk, line)
+
+    def _pin_settings(self) -> None:
+        from psycopg import sql
+
+        calls = sql.SQL(", ").join(
+            sql.SQL("pg_catalog.set_config({}, {}, false)").format(sql.Literal(name), sql.Literal(value)) for name, value in self.settings
+        )
+        self.executor.run(sql.SQL("SELECT {}").format(calls))
+
+    def _check_path(self, migration: Migration, step: Step | None, display: str, found: str | None = None) -> None:
+        """Fail the migration when a statement moved the search path where the next one would leave the schema.
+
+        ``found`` is the path the bookkeeping INSERT returned (checked at no cost); without it, it is asked for.
+        """
+        if self.executor.dry_run:
+            return
+        if found is None:
+            found = self.executor.value("SELECT pg_catalog.current_setting('search_path')")
+        if found is None or found == self.expected_path:
+            return
+        number, line = (step.statement.number, step.line) if step is not None else (0, 0)
+        raise MigrationFailed(
+            schema=self.schema,
+            migration=migration.name,
+            file=display,
+            statement=number,
+            line=line,
+            snippet="",
+            pg_message=f"the migration changed search_path to {one_line(found)!r} (set_config or a function it called); "
+            f"its statements must run in {self.expected_path}, so it is refused and rolled back",
+            sqlstate=None,
+            hint="remove the search_path change: apply sets the schema for every statement",
+            committed=self.committed,
+        )
 
     def _run_step(self, migration: Migration, step: Step, display: str) -> None:
         import psycopg

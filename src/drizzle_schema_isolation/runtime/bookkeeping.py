@@ -59,10 +59,15 @@ def create_table_sql(schema: str, table: str, layout: str) -> pgsql.Composable:
     return sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(ident(schema, table), sql.SQL(columns))
 
 
-def insert_sql(schema: str, table: str, migration: Migration, layout: str) -> pgsql.Composable:
-    """drizzle's own INSERT of a migration's row."""
+def insert_sql(schema: str, table: str, migration: Migration, layout: str, *, returning_search_path: bool = False) -> pgsql.Composable:
+    """drizzle's own INSERT of a migration's row; optionally returning the search path, checked for free."""
+    from psycopg import sql
+
     name = migration.name if layout == LAYOUT_FOLDERS else None
-    return insert_row_sql(schema, table, migration.hash, migration.created_at, name)
+    insert = insert_row_sql(schema, table, migration.hash, migration.created_at, name)
+    if returning_search_path:
+        return sql.Composed([insert, sql.SQL(" RETURNING pg_catalog.current_setting('search_path')")])
+    return insert
 
 
 def insert_row_sql(schema: str, table: str, hash_: str, created_at: int | None, name: str | None) -> pgsql.Composable:

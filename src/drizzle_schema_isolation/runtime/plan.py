@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
+from drizzle_schema_isolation.core.lexer import NAME_KINDS, TRIVIA_KINDS, fold_unquoted, iter_tokens
 from drizzle_schema_isolation.core.statements import (
     ADD_ENUM_VALUE,
     NO_TRANSACTION_BLOCK,
@@ -167,6 +168,8 @@ def plan(
 RUN = "run"  # send the text in the current transaction
 COMMIT = "commit"  # a commit point written in the migration
 ALONE = "alone"  # commit, run the text outside any transaction block, begin again
+REPIN = "repin"  # a statement that changes the session's search_path (or resets settings): run it, then re-pin ours
+EXTENSION = "extension"  # CREATE EXTENSION: take the database-wide extension lock first (one database, one extension)
 
 _IGNORED_CONTROL = frozenset({"BEGIN", "START TRANSACTION"})
 _COMMITS = frozenset({"COMMIT", "END", "COMMIT AND CHAIN", "END AND CHAIN"})
@@ -199,14 +202,16 @@ class MigrationSteps:
     #: Why the migration cannot run as written (checked before the run starts), with its line.
     refused: tuple[str, int] | None = None
     notes: tuple[str, ...] = field(default=())
+    #: The text calls set_config: the runner checks the search path after every step (a change cannot be seen statically).
+    sets_config: bool = False
 
     @property
     def atomic(self) -> bool:
-        return not any(step.kind != RUN for step in self.steps)
+        return not any(step.kind in (COMMIT, ALONE) for step in self.steps)
 
     @property
     def commit_points(self) -> list[str]:
-        return [f"line {step.line}: {step.action}" for step in self.steps if step.kind != RUN]
+        return [f"line {step.line}: {step.action}" for step in self.steps if step.kind in (COMMIT, ALONE)]
 
 
 def _line_at(statement: Statement, offset: int) -> int:
@@ -215,6 +220,45 @@ def _line_at(statement: Statement, offset: int) -> int:
     lead = len(text) - len(text.lstrip())
     significant = offset + len(text[offset:]) - len(text[offset:].lstrip())
     return statement.line + text.count("\n", lead, max(lead, significant))
+
+
+_SETTING_STARTS = ("set", "reset")
+
+
+def _leading_words(text: str, start: int, end: int, count: int) -> list[str]:
+    """The first ``count`` words of ``text[start:end]``, folded as PostgreSQL folds unquoted names."""
+    words: list[str] = []
+    for token in iter_tokens(text, start, end):
+        if token.kind in TRIVIA_KINDS:
+            continue
+        if token.kind not in NAME_KINDS:
+            break
+        words.append(fold_unquoted(text[token.start : token.end]))
+        if len(words) == count:
+            break
+    return words
+
+
+def _session_action(text: str, start: int, end: int) -> str | None:
+    """``SET [SESSION|LOCAL] search_path``/``SET SCHEMA``/``RESET search_path``/``RESET ALL``, or None."""
+    if not text[start : start + 5].lower().startswith(_SETTING_STARTS):
+        return None
+    words = _leading_words(text, start, end, 3)
+    if words[:1] == ["set"]:
+        rest = words[2:3] if words[1:2] in (["session"], ["local"]) else words[1:2]
+        if rest in (["search_path"], ["schema"]):
+            return " ".join(word.upper() for word in words[: 2 if rest == words[1:2] else 3])
+    if words[:1] == ["reset"] and words[1:2] in (["search_path"], ["all"]):
+        return f"RESET {words[1].upper()}"
+    return None
+
+
+def _extension_without_schema(text: str, start: int, end: int) -> tuple[bool, bool]:
+    """(is CREATE EXTENSION, names no SCHEMA): an extension without SCHEMA goes to the first schema of the path."""
+    if not text[start : start + 6].lower() == "create" or _leading_words(text, start, end, 2) != ["create", "extension"]:
+        return False, False
+    names = {fold_unquoted(text[t.start : t.end]) for t in iter_tokens(text, start, end) if t.kind in NAME_KINDS}
+    return True, "schema" not in names
 
 
 @lru_cache(maxsize=8192)
@@ -227,42 +271,62 @@ def migration_steps(migration: Migration, strip: tuple[str, ...]) -> MigrationSt
     adds_enum_values = False
     refused: tuple[str, int] | None = None
     notes: list[str] = []
+    sets_config = False
     for index, (chunk, found) in enumerate(classified):
-        special = [s for s in found if s.kind in (TRANSACTION_CONTROL, NO_TRANSACTION_BLOCK)]
+        text = chunk.rewritten
+        sets_config = sets_config or "set_config" in text.lower()
         adds_enum_values = adds_enum_values or any(s.kind == ADD_ENUM_VALUE for s in found)
-        if not special:
-            steps.append(Step(RUN, chunk, 0, len(chunk.rewritten), chunk.line))
-            continue
         cursor = 0  # start of the text not yet given to a step
         for position, found_statement in enumerate(found):
-            if found_statement.kind not in (TRANSACTION_CONTROL, NO_TRANSACTION_BLOCK):
-                continue
             line = _line_at(chunk, found_statement.start)
             action = found_statement.action
-            if found_statement.kind == TRANSACTION_CONTROL and action in _PASSED_CONTROL:
-                continue  # savepoints work inside our transaction: sent with the text around them
-            if cursor < found_statement.start and chunk.rewritten[cursor : found_statement.start].strip():
-                steps.append(Step(RUN, chunk, cursor, found_statement.start, _line_at(chunk, cursor)))
-            cursor = found_statement.end
+            kind: str | None = None
             if found_statement.kind == NO_TRANSACTION_BLOCK:
-                steps.append(Step(ALONE, chunk, found_statement.start, found_statement.end, line, action))
-            elif action in _IGNORED_CONTROL:
-                notes.append(f"line {line}: {action} ignored (the migration already runs in a transaction)")
-            elif action in _COMMITS:
+                kind = ALONE
+            elif found_statement.kind == TRANSACTION_CONTROL and action in _PASSED_CONTROL:
+                continue  # savepoints work inside our transaction: sent with the text around them
+            elif found_statement.kind == TRANSACTION_CONTROL:
                 trailing = index == last_significant and position == len(found) - 1
-                if trailing:
+                if action in _COMMITS and not trailing:
+                    kind = COMMIT
+                elif action in _COMMITS:
                     notes.append(f"line {line}: {action} at the end of the migration is its normal commit")
+                elif action in _IGNORED_CONTROL:
+                    notes.append(f"line {line}: {action} ignored (the migration already runs in a transaction)")
+                elif refused is None:
+                    refused = (
+                        f"{action} at line {line}: a migration that ends its transaction this way cannot be applied "
+                        "and recorded safely (drizzle's migrator would break on it too); remove it or split the migration",
+                        line,
+                    )
+                if kind is None:  # dropped from what is sent
+                    if cursor < found_statement.start and text[cursor : found_statement.start].strip():
+                        steps.append(Step(RUN, chunk, cursor, found_statement.start, _line_at(chunk, cursor)))
+                    cursor = found_statement.end
+                    continue
+            else:
+                setting = _session_action(text, found_statement.start, found_statement.end)
+                is_extension, without_schema = _extension_without_schema(text, found_statement.start, found_statement.end)
+                if setting is not None:
+                    kind, action = REPIN, setting
+                    notes.append(f"line {line}: {setting} is undone at once: every statement of a migration runs in the target schema")
+                elif is_extension:
+                    kind, action = EXTENSION, "CREATE EXTENSION"
+                    if without_schema:
+                        notes.append(
+                            f"line {line}: CREATE EXTENSION without SCHEMA puts the extension into the target schema, "
+                            "yet an extension exists once per database: install it once outside (CREATE EXTENSION ... "
+                            "SCHEMA public) and pass --extra-search-path public"
+                        )
                 else:
-                    steps.append(Step(COMMIT, chunk, found_statement.start, found_statement.end, line, action))
-            elif refused is None:
-                refused = (
-                    f"{action} at line {line}: a migration that ends its transaction this way cannot be applied "
-                    "and recorded safely (drizzle's migrator would break on it too); remove it or split the migration",
-                    line,
-                )
-        if cursor < len(chunk.rewritten) and chunk.rewritten[cursor:].strip():
-            steps.append(Step(RUN, chunk, cursor, len(chunk.rewritten), _line_at(chunk, cursor)))
-    return MigrationSteps(tuple(steps), len(chunks), adds_enum_values, refused, tuple(notes))
+                    continue
+            if cursor < found_statement.start and text[cursor : found_statement.start].strip():
+                steps.append(Step(RUN, chunk, cursor, found_statement.start, _line_at(chunk, cursor)))
+            steps.append(Step(kind, chunk, found_statement.start, found_statement.end, line, action))
+            cursor = found_statement.end
+        if cursor < len(text) and text[cursor:].strip():
+            steps.append(Step(RUN, chunk, cursor, len(text), _line_at(chunk, cursor)))
+    return MigrationSteps(tuple(steps), len(chunks), adds_enum_values, refused, tuple(notes), sets_config)
 
 
 def head_hash(migration: Migration, strip: tuple[str, ...], chunk: int, offset: int) -> str:
