@@ -147,12 +147,19 @@ def _keyword_may_act(text: str, word: str | None, rest: list[Token]) -> bool:
         "drop": finder._AFTER_DROP,
         "comment": finder._AFTER_COMMENT,
     }
-    if word not in contexts and word not in ("cast", "set_config", *finder.NAME_ARGUMENT_FUNCTIONS):
+    calls = ("cast", "set_config", "format", *finder.NAME_ARGUMENT_FUNCTIONS)
+    columns = finder.SCHEMA_NAME_COLUMNS
+    if word not in contexts and word not in calls and word not in columns and word != "execute":
         return True
     if following is None:
         return False
     if following.kind in (LINE_COMMENT, BLOCK_COMMENT, lexer.QUOTED_IDENT):
         return True
+    if word == "execute":
+        return following.kind in (lexer.STRING, DOLLAR_STRING)
+    if word in columns:
+        spelled = text[following.start : following.end].lower()
+        return spelled in ("=", "<>", "!=", "::", "in", "not")
     if word in contexts:
         return following.kind == lexer.IDENT and identifier_value(text, following) in contexts[word]
     return following.kind == PUNCT and text[following.start] == "("

@@ -137,7 +137,7 @@ _CATALOG_REFERENCE = re.compile(
 #: Words the scanner stops at besides the forbidden schemas.
 _KEYWORDS = (
     "do", "create", "language", "set", "set_config", "cast", "update", "alter", "drop", "comment", "grant",
-    "revoke", *NAME_ARGUMENT_FUNCTIONS, *sorted(SCHEMA_NAME_COLUMNS),
+    "revoke", "execute", "format", *NAME_ARGUMENT_FUNCTIONS, *sorted(SCHEMA_NAME_COLUMNS),
 )
 _AFTER_CREATE = frozenset({"or", "function", "procedure", "schema"})
 _AFTER_SET = frozenset({"session", "local", "search_path", "schema"})
@@ -253,7 +253,9 @@ def _stop_context(keyword: str) -> str:
         following = contexts[keyword]
         words = _word_trie({word: f"(?!{IDENT_CONT})" for word in sorted(following)})
         return rf"(?=[{SPACE_CLASS}]*(?:{words}|{unsure}))"
-    if keyword in ("cast", "set_config") or keyword in NAME_ARGUMENT_FUNCTIONS:
+    if keyword == "execute":  # EXECUTE 'SQL text' (PL/pgSQL dynamic SQL), not EXECUTE FUNCTION/name
+        return rf"(?=[{SPACE_CLASS}]*(?:'|\$|{unsure}))"
+    if keyword in ("cast", "set_config", "format") or keyword in NAME_ARGUMENT_FUNCTIONS:
         return rf"(?=[{SPACE_CLASS}]*(?:\(|{unsure}))"
     if keyword in SCHEMA_NAME_COLUMNS:
         comparison = _word_trie({"in": f"(?!{IDENT_CONT})", "not": f"(?!{IDENT_CONT})"})
@@ -1027,6 +1029,70 @@ class _Scan:
             assert comma is not None
             pos = comma.end
 
+    # -- dynamic SQL (issue 10): reported, never edited ----------------------------------------------
+
+    def _kw_execute(self, token: Token) -> int:
+        """``EXECUTE 'ALTER TABLE public.t ...'``: the SQL text is scanned, its findings reported as SI02."""
+        literal = self._next(token.end)
+        if literal is None or literal.kind not in (STRING, DOLLAR_STRING):
+            return token.end
+        span = string_content_span(self.text, literal)
+        if span is None:
+            return token.end
+        start = span[0]
+        inner = self.text[start : span[1]]
+        collapsed = _collapse_points(inner) if literal.kind == STRING else None
+        if collapsed:
+            inner = inner.replace("''", "'")
+        found: list[Finding] = []
+        try:
+            _Scan(inner, self.scanner, found).run()
+        except LexError:  # a fragment completed at run time ('ALTER TABLE ' || name): nothing to say
+            return token.end
+        for finding in found:
+            if finding.code not in (HARDCODED_SCHEMA, ISOLATION_HAZARD):
+                continue
+
+            def here(offset: int) -> int:
+                return start + offset + (bisect_left(collapsed, offset) if collapsed else 0)
+
+            shown = finding.message.replace("hardcoded schema qualifier", "schema qualifier")
+            self._report(
+                ISOLATION_HAZARD,
+                here(finding.start),
+                here(finding.end),
+                f"dynamic SQL run by EXECUTE: {shown}; fix the SQL text by hand",
+            )
+        return token.end
+
+    def _kw_format(self, token: Token) -> int:
+        """``format('%I.%I', 'public', name)``: a qualified name built from a forbidden schema's name."""
+        paren = self._next(token.end)
+        if not self._is_punct(paren, "("):
+            return token.end
+        assert paren is not None
+        try:
+            arguments = self._argument_starts(paren.end, _GRANT_WORDS_LIMIT)
+        except LexError:
+            return token.end
+        if not arguments:
+            return token.end
+        template = self._literal_value(arguments[0])
+        if template is None:
+            return token.end
+        for index in _format_qualifier_arguments(template):
+            argument = arguments[index] if index < len(arguments) else None
+            value = self._literal_value(argument)
+            if value in self.scanner.schemas and argument is not None:
+                self._report(
+                    ISOLATION_HAZARD,
+                    argument.start,
+                    argument.end,
+                    f"format() builds a name qualified with '{value}' for dynamic SQL: it runs in the shared "
+                    "schema, not the isolated one; use current_schema() or an unqualified name",
+                )
+        return token.end
+
     # -- SI04: catalog lookups by schema name (issue 10) ------------------------------------------------
 
     def _kw_schema_column(self, token: Token) -> int:
@@ -1325,6 +1391,27 @@ def _signature_start(content: str) -> int:
             return len(content)
 
 
+#: A format() placeholder: %[position$][flags][width]type (PostgreSQL's format(), types s, I, L, %).
+_FORMAT_PLACEHOLDER = re.compile(r"%(?:([0-9]+)\$)?-?(\*(?:[0-9]+\$)?|[0-9]*)([sIL%])")
+
+
+def _format_qualifier_arguments(template: str) -> list[int]:
+    """The argument indexes (1 = the first after the template) of placeholders followed by a "."."""
+    qualifiers: list[int] = []
+    following = 0
+    for placeholder in _FORMAT_PLACEHOLDER.finditer(template):
+        position, width, kind = placeholder.groups()
+        if kind == "%":
+            continue
+        if width.startswith("*"):
+            following += 1  # the width comes from an argument
+        index = int(position) if position else following + 1
+        following = index
+        if template.startswith(".", placeholder.end()):
+            qualifiers.append(index)
+    return qualifiers
+
+
 _IN_BODY = " inside a code body"
 #: How many tokens a GRANT/REVOKE or ALTER DEFAULT PRIVILEGES is read for its ON/IN SCHEMA clause.
 _GRANT_WORDS_LIMIT = 200
@@ -1378,6 +1465,8 @@ _KEYWORD_HANDLERS = {
     "drop": _Scan._kw_drop,
     "comment": _Scan._kw_comment,
     "grant": _Scan._kw_grant,
+    "execute": _Scan._kw_execute,
+    "format": _Scan._kw_format,
     **{name: _Scan._kw_schema_column for name in SCHEMA_NAME_COLUMNS},
     "revoke": _Scan._kw_grant,
     **{name: _Scan._kw_name_function for name in NAME_ARGUMENT_FUNCTIONS},
