@@ -203,13 +203,21 @@ _WORD = rf"{IDENT_START}{IDENT_CONT}+(?!{IDENT_CONT})"
 #: A first identifier other than CREATE, or CREATE and a second one other than OR, FUNCTION or PROCEDURE: psql
 #: then reads no more identifiers (see :func:`_may_become_function_head`). Two characters at least, so never
 #: the E, B, X, N or U that opens a string or that psql does not count.
-_FAST_HEAD = re.compile(
-    rf"""
+_FAST_HEAD_PATTERN = rf"""
      (?![cC][rR][eE][aA][tT][eE](?!{IDENT_CONT})){_WORD}
     |[cC][rR][eE][aA][tT][eE][{SPACE_CLASS}]+
      (?!(?:[oO][rR]|[fF][uU][nN][cC][tT][iI][oO][nN]|[pP][rR][oO][cC][eE][dD][uU][rR][eE])(?!{IDENT_CONT})){_WORD}
-    """,
-    re.VERBOSE,
+"""
+_FAST_HEAD = re.compile(_FAST_HEAD_PATTERN, re.VERBOSE)
+#: Up to 64 whole statements :func:`_fast_piece` would read without a dollar quote, each with the trivia
+#: after it (whitespace, line comments, block comments holding no ``/*``); group ``last`` ends after the
+#: last ``;``. Searched up to a key word only (``endpos``), so trivia cut there is not counted.
+_ORDINARY_RUN = re.compile(
+    rf"""(?:
+        (?:{_FAST_HEAD_PATTERN})(?:{_FAST_ITEM}|{_FAST_NESTED}){{0,256}};(?P<last>)
+        (?:[{SPACE_CLASS}]+|--[^\n\r]*(?![^\n\r])|/\*[^*/]*(?:(?:\*+(?![*/])|/(?!\*))[^*/]*)*\*+/){{0,64}}
+    ){{0,64}}""",
+    re.VERBOSE | re.DOTALL,
 )
 
 
@@ -932,14 +940,26 @@ def non_atomic_findings(text: str) -> list[Finding]:
 
 
 def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
-    """SI03 findings of every statement; with ``key_words``, statements that cannot matter are not classified."""
+    """SI03 findings of every statement; with ``key_words``, statements that cannot matter are not classified
+    (runs of them are skipped whole while no added enum label is pending)."""
     findings: list[Finding] = []
     added: dict[str, str | None] = {}  # value -> type name, uncommitted
     created: set[str | None] = set()  # enum types created in the current transaction
-    pieces = _statement_pieces(text)
-    following = next(pieces, None)
-    while following is not None:
-        piece, following = following, next(pieces, None)
+    closing: tuple[int, str] | None = None  # a transaction-control finding no statement follows (yet)
+    splitter = _Splitter(text)
+    pos = skip_trivia(text, 0)
+    while pos < len(text):
+        if key_words is not None and not added:
+            skipped = key_words.skip_statements(pos)
+            if skipped > pos:
+                closing = None
+                pos = skip_trivia(text, skipped)
+                continue
+        piece = splitter.piece(pos)
+        pos = skip_trivia(text, piece.end)
+        if piece.terminated and piece.end == piece.start + 1:
+            continue  # a lone ';' is no statement
+        closing = None
         may_use = bool(added) and (key_words is None or _may_use_values(text, piece, added))
         keys = key_words.in_statement(piece) if key_words is not None else None
         if keys is not None and not keys:
@@ -962,13 +982,17 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
         assert statement.action_span is not None
         start, end = statement.action_span
         if statement.kind == TRANSACTION_CONTROL:
-            message = transaction_control_message(statement.action, last=following is None)
+            message = transaction_control_message(statement.action)
+            closing = (len(findings), statement.action)
             if statement.action in _COMMITS or statement.action in _ROLLS_BACK:
                 added.clear()
                 created.clear()
         else:
             message = no_transaction_block_message(statement.action)
         findings.append(Finding(NON_ATOMIC, start, end, message))
+    if closing is not None:  # the migration's last statement
+        index, action = closing
+        findings[index] = findings[index]._replace(message=transaction_control_message(action, last=True))
     return findings
 
 
@@ -1018,6 +1042,20 @@ class _KeyWords:
 
     def any_finding_word(self) -> bool:
         return any(word in _FINDING_WORDS for _, word in self.found)
+
+    def skip_statements(self, pos: int) -> int:
+        """The end of the last ``;`` of a run of whole statements from ``pos`` that hold no key word (so are
+        ORDINARY and create no enum type) and that the splitter reads the same way; ``pos`` if none."""
+        found, index = self.found, self._next
+        while index < len(found) and found[index][0] < pos:
+            index += 1
+        self._next = index
+        limit = found[index][0] if index < len(found) else len(self.text)
+        if limit <= pos:
+            return pos
+        run = _ORDINARY_RUN.match(self.text, pos, limit)
+        assert run is not None  # it matches the empty string
+        return max(run.end("last"), pos)
 
     def in_statement(self, piece: _Piece) -> frozenset[str]:
         """The key words in the statement that may make it other than ORDINARY (or create an enum type): for
