@@ -853,3 +853,12 @@ def test_the_pre_filtered_findings_equal_classifying_every_statement(sql: str) -
         assert found == [] and isinstance(expected, tuple)
         with pytest.raises(LexError):
             find_references(sql)
+
+
+def test_uses_of_many_pending_labels_are_found_by_lexing_each_statement() -> None:
+    """Past a few pending labels, statements are lexed rather than searched once per label: same findings."""
+    sql = "".join(f"ALTER TYPE e ADD VALUE 'v{index}';\n" for index in range(12))
+    sql += "SELECT 'v3', E'v\\0611', 'x';\nSELECT 1;\nSELECT 'v11' -- c\n;"
+    found = [sql[finding.start : finding.end] for finding in non_atomic_findings(sql)]
+    assert found == ["'v3'", "E'v\\0611'", "'v11'"]
+    assert non_atomic_findings(sql) == _non_atomic_findings_unfiltered(sql)

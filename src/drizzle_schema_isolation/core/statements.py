@@ -1125,11 +1125,18 @@ def _may_use_values(text: str, piece: _Piece, added: dict[str, str | None]) -> b
 
     Every literal :func:`_enum_value_uses` reads holds a quote. Unless one may be an escape or Unicode
     string or continue on another line, each is a plain ``'...'`` whose text is its value with quotes
-    doubled, so a value must stand quoted in the statement's text to be used.
+    doubled, so a value must stand quoted in the statement's text to be used. With more than a few labels
+    pending, one search each would cost labels x text: the statement is lexed instead (one set lookup a
+    literal), so the cost stays linear in the text after the ADD VALUEs.
     """
     start, end = piece.start, piece.end
     if text.find("'", start, end) < 0:
         return False
-    if _ESCAPED_STRING_OPENER.search(text, start, end) or _CONTINUED_STRING.search(text, start, end):
+    if len(added) > _LABELS_SEARCHED or _ESCAPED_STRING_OPENER.search(text, start, end):
+        return True
+    if _CONTINUED_STRING.search(text, start, end):
         return True
     return any(text.find("'" + value.replace("'", "''") + "'", start, end) >= 0 for value in added)
+
+
+_LABELS_SEARCHED = 8
