@@ -150,6 +150,10 @@ class _Live:
     def commit(self) -> None:
         self.cursor.execute("COMMIT", prepare=False)
 
+    def commit_and_begin(self) -> None:
+        """Commit and open the next transaction (same isolation level) in one round trip."""
+        self.cursor.execute("COMMIT AND CHAIN", prepare=False)
+
     def run(self, query: pgsql.Composable | str, *, file: str = "", line: int = 0) -> None:
         # Migration statements are dynamic SQL by nature, not the LiteralString psycopg's types ask for.
         self.cursor.execute(cast(Any, query), prepare=False)
@@ -177,6 +181,9 @@ class _Script:
 
     def commit(self) -> None:
         self.writer.statement("COMMIT")
+
+    def commit_and_begin(self) -> None:
+        self.writer.statement("COMMIT AND CHAIN")
 
     def run(self, query: pgsql.Composable | str, *, file: str = "", line: int = 0) -> None:
         self.writer.statement(query, file=file, line=line)
@@ -227,6 +234,13 @@ class _Run:
     def commit(self) -> None:
         """Make everything so far durable, then keep the account of what is now committed."""
         self.executor.commit()
+        self._committed()
+
+    def commit_and_begin(self) -> None:
+        self.executor.commit_and_begin()
+        self._committed()
+
+    def _committed(self) -> None:
         self.result.commits += 1
         if self._setup_since_commit:
             self.committed.setup = True
@@ -237,10 +251,6 @@ class _Run:
                 self.on_applied(applied)
         self._done_since_commit.clear()
         self.committed.partial = self._partial_since_commit
-
-    def commit_and_begin(self) -> None:
-        self.commit()
-        self.executor.begin()
 
     # -- the plan
 
@@ -679,24 +689,21 @@ def _apply_in_session(
 ) -> None:
     """The normal path: session lock and settings, then the run's transactions; everything undone on the way out."""
     import psycopg
-    from psycopg import pq
 
-    names = [name for name, _ in _session_settings(schema, options)]
-    cursor.execute("SELECT " + ", ".join(f"pg_catalog.current_setting('{n}')" for n in names), prepare=False)
-    saved = list(zip(names, cast(tuple[str, ...], cursor.fetchone()), strict=True))
+    settings = _session_settings(schema, options)
     key = lock_key(schema)
     locked = False
     run: _Run | None = None
+    saved = _save_settings(cursor, [name for name, _ in settings], options.lock_wait_ms)
     try:
         _lock(cursor, schema, key, options.lock_wait_ms)
         locked = True
-        for name, value in _session_settings(schema, options):
-            cursor.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value), prepare=False)
         executor = _Live(cursor)
+        run = _Run(executor, source, schema, options, result, on_applied)
+        run._pin_settings()
         executor.begin()
         state = read_state(cursor, source, schema, options)
         decided, steps = _decide(source, schema, options, state, result)
-        run = _Run(executor, source, schema, options, result, on_applied)
         run.execute(decided, state, steps)
     except ApplyError as error:
         if run is not None and error.committed.nothing and not run.committed.nothing:
@@ -706,24 +713,47 @@ def _apply_in_session(
         message = redact(error.diag.message_primary or str(error).strip())
         raise ApplyError(f"PostgreSQL: {message}", schema=schema, committed=run.committed if run else None) from None
     finally:
-        connection = cursor.connection
-        if not connection.closed and not connection.broken:
-            try:
-                if connection.info.transaction_status != pq.TransactionStatus.IDLE:
-                    cursor.execute("ROLLBACK", prepare=False)
-                for name, value in saved:
-                    cursor.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value), prepare=False)
-                if locked:
-                    cursor.execute("SELECT pg_catalog.pg_advisory_unlock(%s)", (key,), prepare=False)
-            except psycopg.Error:
-                connection.close()  # the server drops the session lock with the connection
+        _restore(cursor, saved, key if locked else None)
+
+
+def _save_settings(cursor: psycopg.Cursor[Any], names: list[str], lock_wait_ms: int) -> list[tuple[str, str]]:
+    """The caller's values of ``names``, read in the same round trip that sets the wait for the schema's lock."""
+    reads = ", ".join(f"pg_catalog.current_setting('{name}')" for name in names)
+    # OFFSET 0 keeps the reads in a subquery evaluated before set_config changes lock_timeout
+    cursor.execute(
+        f"SELECT saved.*, pg_catalog.set_config('lock_timeout', %s, false) FROM (SELECT {reads} OFFSET 0) AS saved",
+        (str(lock_wait_ms),),
+        prepare=False,
+    )
+    row = cast(tuple[str, ...], cursor.fetchone())
+    return list(zip(names, row[: len(names)], strict=True))
+
+
+def _restore(cursor: psycopg.Cursor[Any], saved: list[tuple[str, str]], lock: int | None) -> None:
+    """Roll back what is open, give the caller's settings back and release the lock: one round trip, never raising."""
+    import psycopg
+    from psycopg import pq
+
+    connection = cursor.connection
+    if connection.closed or connection.broken:
+        return  # the server drops the session lock with the connection
+    calls = [f"pg_catalog.set_config('{name}', %s, false)" for name, _ in saved]
+    values: list[Any] = [value for _, value in saved]
+    if lock is not None:
+        calls.append("pg_catalog.pg_advisory_unlock(%s)")
+        values.append(lock)
+    try:
+        if connection.info.transaction_status != pq.TransactionStatus.IDLE:
+            cursor.execute("ROLLBACK", prepare=False)
+        cursor.execute("SELECT " + ", ".join(calls), values, prepare=False)
+    except psycopg.Error:
+        connection.close()
 
 
 def _lock(cursor: psycopg.Cursor[Any], schema: str, key: int, wait_ms: int) -> None:
-    """Take the schema's session lock, waiting at most ``wait_ms``; name the holder when it times out."""
+    """Take the schema's session lock (lock_timeout is already ``wait_ms``); name the holder when it times out."""
     import psycopg
 
-    cursor.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)", (str(wait_ms),), prepare=False)
     try:
         cursor.execute("SELECT pg_catalog.pg_advisory_lock(%s)", (key,), prepare=False)
     except psycopg.errors.LockNotAvailable:
@@ -792,4 +822,7 @@ class _CallersTransaction(_Live):
         """Nothing to begin: the caller's transaction is open."""
 
     def commit(self) -> None:
+        """Nothing to commit: the caller commits (or rolls back) the whole of it."""
+
+    def commit_and_begin(self) -> None:
         """Nothing to commit: the caller commits (or rolls back) the whole of it."""
