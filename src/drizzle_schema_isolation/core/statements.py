@@ -17,6 +17,7 @@ Pure: text in, offsets and values out.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
@@ -1020,7 +1021,10 @@ _FINDING_WORDS = _KEY_WORDS - {_ENUM_WORD}
 _KEY_WORD = re.compile(
     rf"(?<!{IDENT_START})(?:{'|'.join(sorted(_KEY_WORDS))})(?!{IDENT_CONT})", re.IGNORECASE | re.ASCII
 )
-#: Each key word as a whole word, in lower-cased text (see :func:`_key_word_offsets`).
+_FINDING_WORD = re.compile(
+    rf"(?<!{IDENT_START})(?:{'|'.join(sorted(_FINDING_WORDS))})(?!{IDENT_CONT})", re.IGNORECASE | re.ASCII
+)
+#: Each key word as a whole word, in lower-cased text (see :func:`_key_word_occurrences`).
 _KEY_WORD_PATTERNS = {word: re.compile(rf"{word}(?<!{IDENT_START}{word})(?!{IDENT_CONT})") for word in sorted(_KEY_WORDS)}
 _FIRST_WORD = re.compile(rf"{IDENT_START}{IDENT_CONT}*")
 #: A digit that may start a number glued to a word ("1abc", "1e", "1_", "1.5x": the lexer's "trailing junk"),
@@ -1029,7 +1033,8 @@ _MAY_BE_NUMBER_JUNK = re.compile(rf"[0-9](?<!{IDENT_START}[0-9])(?<![0-9][0-9])[
 
 
 class _KeyWords:
-    """Where the key words stand in a text, as whole words in any letter case (keywords are plain ASCII).
+    """Where the key words stand in a text, as whole words in any letter case (keywords are plain ASCII),
+    read in text order as statements are asked about (one occurrence held at a time, not a list of all).
 
     A superset of the keywords: words in strings, comments and quoted identifiers are counted too, which
     only costs classifying a statement that turns out ORDINARY.
@@ -1037,20 +1042,30 @@ class _KeyWords:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.found = _key_word_offsets(text)
-        self._next = 0  # the first of ``found`` not before the last statement asked about
+        lowered = text.lower()
+        self._lowered: str | None = lowered if len(lowered) == len(text) else None
+        self._occurrences = _key_word_occurrences(text, self._lowered)
+        self._head = next(self._occurrences, None)  # the first occurrence not yet passed
 
     def any_finding_word(self) -> bool:
-        return any(word in _FINDING_WORDS for _, word in self.found)
+        """Whether one of :data:`_FINDING_WORDS` stands in the text."""
+        lowered = self._lowered
+        if lowered is None:
+            return _FINDING_WORD.search(self.text) is not None
+        return any(word in lowered and _KEY_WORD_PATTERNS[word].search(lowered) for word in _FINDING_WORDS)
+
+    def _first_from(self, pos: int) -> tuple[int, str] | None:
+        head = self._head
+        while head is not None and head[0] < pos:
+            head = next(self._occurrences, None)
+        self._head = head
+        return head
 
     def skip_statements(self, pos: int) -> int:
         """The end of the last ``;`` of a run of whole statements from ``pos`` that hold no key word (so are
         ORDINARY and create no enum type) and that the splitter reads the same way; ``pos`` if none."""
-        found, index = self.found, self._next
-        while index < len(found) and found[index][0] < pos:
-            index += 1
-        self._next = index
-        limit = found[index][0] if index < len(found) else len(self.text)
+        head = self._first_from(pos)
+        limit = head[0] if head is not None else len(self.text)
         if limit <= pos:
             return pos
         run = _ORDINARY_RUN.match(self.text, pos, limit)
@@ -1061,46 +1076,43 @@ class _KeyWords:
         """The key words in the statement that may make it other than ORDINARY (or create an enum type): for
         its first word, those of :data:`_KEY_WORDS_BY_FIRST_WORD` that stand in it. Pieces come in text order.
         """
-        found, index = self.found, self._next
-        while index < len(found) and found[index][0] < piece.start:
-            index += 1
-        self._next = index
+        head = self._first_from(piece.start)
         first = _FIRST_WORD.match(self.text, piece.start)
         first_word = fold_unquoted(first.group()) if first is not None else ""
         keys = _KEY_WORDS_BY_FIRST_WORD.get(first_word)
         if keys is None:
             return _NO_KEYS
         present = {first_word} & keys  # BEGIN, VACUUM, ...: their own key word
-        while index < len(found) and found[index][0] < piece.end:
-            if found[index][1] in keys:
-                present.add(found[index][1])
-            index += 1
+        while head is not None and head[0] < piece.end:
+            if head[1] in keys:
+                present.add(head[1])
+            head = next(self._occurrences, None)
+        self._head = head
         return frozenset(present)
 
 
 _NO_KEYS: frozenset[str] = frozenset()
 
 
-def _key_word_offsets(text: str) -> list[tuple[int, str]]:
+def _key_word_occurrences(text: str, lowered: str | None) -> Iterator[tuple[int, str]]:
     """``(offset, key word)`` of each whole-word occurrence of a key word, in text order.
 
-    Searched in the lower-cased text, one regular expression a word that starts with the word itself (so the
-    engine looks for it as a literal) and checks the characters around it: many times faster than one
-    expression of alternatives. Lower-casing maps identifier characters to identifier characters and leaves
-    other ASCII characters alone, so the checks read the same there; when it changes the length (a few
-    non-ASCII letters do), offsets would shift, and the expression of alternatives reads the text itself.
+    Searched in the lower-cased text (``lowered``), one regular expression a word that starts with the word
+    itself (so the engine looks for it as a literal) and checks the characters around it: many times faster
+    than one expression of alternatives. Lower-casing maps identifier characters to identifier characters
+    and leaves other ASCII characters alone, so the checks read the same there. When it changes the length
+    (a few non-ASCII letters do; ``lowered`` is None), offsets would shift, and the expression of
+    alternatives reads the text itself.
     """
-    lowered = text.lower()
-    if len(lowered) != len(text):
-        return [(match.start(), match.group().lower()) for match in _KEY_WORD.finditer(text)]
-    found = [
-        (match.start(), word)
-        for word, pattern in _KEY_WORD_PATTERNS.items()
-        if word in lowered
-        for match in pattern.finditer(lowered)
-    ]
-    found.sort()
-    return found
+    if lowered is None:
+        return ((match.start(), match.group().lower()) for match in _KEY_WORD.finditer(text))
+    return heapq.merge(
+        *(_occurrences_of(word, pattern, lowered) for word, pattern in _KEY_WORD_PATTERNS.items() if word in lowered)
+    )
+
+
+def _occurrences_of(word: str, pattern: re.Pattern[str], lowered: str) -> Iterator[tuple[int, str]]:
+    return ((match.start(), word) for match in pattern.finditer(lowered))
 
 
 def _cannot_hold_findings(text: str, key_words: _KeyWords) -> bool:
