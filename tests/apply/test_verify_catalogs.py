@@ -1,8 +1,12 @@
 """verify on a real PostgreSQL: every catalog a migration can write to, one kind per test (issue 8, items 10 and 11).
 
 Each test applies a one-migration drizzle folder into ``tenant`` with :func:`verify_folder` (snapshot,
-apply, snapshot, compare) and checks what is reported outside it. Most migrations start with
-``SET search_path TO public`` as in the issue: unqualified objects then land in ``public``.
+apply, snapshot, compare) and checks what is reported outside it. A migration that means to leak into
+``public`` names it explicitly (``CREATE FUNCTION public.same ...``) and runs with ``public`` not forbidden
+(``strip_schemas=LEAKY``), so apply keeps the qualifier. ``SET search_path TO public`` is no longer a way to
+leak: apply runs a migration's own ``SET search_path``/``SET SCHEMA``/``RESET`` and re-pins the run's
+search_path right after, so unqualified objects stay in ``tenant`` (see
+:func:`test_search_path_change_in_a_migration_keeps_unqualified_objects_inside`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from drizzle_schema_isolation.runtime.verify import compare, outside_objects, ta
 pytestmark = pytest.mark.postgres
 
 SCHEMA = "tenant"
+LEAKY = ("not_public",)  # forbidden schemas without public: apply keeps a migration's own public. qualifiers
 EXAMPLE = Path(__file__).parents[2] / "examples" / "plugins" / "catalog" / "drizzle"
 
 
@@ -112,9 +117,9 @@ def current_user(db_url: str) -> str:
 def test_operator(db_url: str, tmp_path: Path) -> None:
     found = reported(
         db_url, tmp_path,
-        "SET search_path TO public",
-        "CREATE FUNCTION same(int, int) RETURNS boolean LANGUAGE sql AS 'SELECT $1 = $2'",
-        "CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = same)",
+        "CREATE FUNCTION public.same(int, int) RETURNS boolean LANGUAGE sql AS 'SELECT $1 = $2'",
+        "CREATE OPERATOR public.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = public.same)",
+        strip_schemas=LEAKY,
     )
     assert found == ["function public.same (integer, integer)", "operator public.===(integer,integer)"]
 
@@ -122,12 +127,12 @@ def test_operator(db_url: str, tmp_path: Path) -> None:
 def test_text_search_objects(db_url: str, tmp_path: Path) -> None:
     found = reported(
         db_url, tmp_path,
-        "SET search_path TO public",
-        "CREATE TEXT SEARCH CONFIGURATION my_cfg (COPY = pg_catalog.english)",
-        "CREATE TEXT SEARCH DICTIONARY my_dict (TEMPLATE = pg_catalog.simple)",
-        "CREATE TEXT SEARCH PARSER my_parser (START = prsd_start, GETTOKEN = prsd_nexttoken, END = prsd_end, LEXTYPES = prsd_lextype)",
-        "CREATE TEXT SEARCH TEMPLATE my_template (LEXIZE = dsimple_lexize)",
+        "CREATE TEXT SEARCH CONFIGURATION public.my_cfg (COPY = pg_catalog.english)",
+        "CREATE TEXT SEARCH DICTIONARY public.my_dict (TEMPLATE = pg_catalog.simple)",
+        "CREATE TEXT SEARCH PARSER public.my_parser (START = prsd_start, GETTOKEN = prsd_nexttoken, END = prsd_end, LEXTYPES = prsd_lextype)",
+        "CREATE TEXT SEARCH TEMPLATE public.my_template (LEXIZE = dsimple_lexize)",
         "ALTER TEXT SEARCH CONFIGURATION pg_catalog.simple ALTER MAPPING FOR word WITH pg_catalog.english_stem",
+        strip_schemas=LEAKY,
     )
     assert found == [
         "changed text search configuration pg_catalog.simple",
@@ -143,9 +148,9 @@ def test_cast_outside_unless_one_of_its_types_is_inside(db_url: str, tmp_path: P
         db_url, tmp_path,
         "CREATE TYPE tenant.money_code AS (code text)",
         "CREATE CAST (text AS tenant.money_code) WITH INOUT",
-        "SET search_path TO public",
-        "CREATE TYPE my_type AS (a text)",
-        "CREATE CAST (text AS my_type) WITH INOUT",
+        "CREATE TYPE public.my_type AS (a text)",
+        "CREATE CAST (text AS public.my_type) WITH INOUT",
+        strip_schemas=LEAKY,
     )
     assert found == ["cast (pg_catalog.text AS public.my_type)", "composite type public.my_type"]
 
@@ -252,10 +257,10 @@ def test_operator_families_classes_and_members(db_url: str, tmp_path: Path) -> N
         db_url, tmp_path,
         "CREATE FUNCTION tenant.cmp(int4, text) RETURNS int LANGUAGE sql AS 'SELECT 0'",
         "ALTER OPERATOR FAMILY pg_catalog.integer_ops USING btree ADD FUNCTION 1 (int4, text) tenant.cmp(int4, text)",
-        "SET search_path TO public",
-        "CREATE OPERATOR FAMILY my_family USING btree",
-        "CREATE OPERATOR CLASS my_class FOR TYPE int USING hash AS OPERATOR 1 =",
+        "CREATE OPERATOR FAMILY public.my_family USING btree",
+        "CREATE OPERATOR CLASS public.my_class FOR TYPE int USING hash AS OPERATOR 1 =",
         "CREATE OPERATOR CLASS tenant.inside FOR TYPE int USING hash AS OPERATOR 1 =",
+        strip_schemas=LEAKY,
     )
     assert found == [
         "operator class public.my_class USING hash",
@@ -276,9 +281,9 @@ def test_transform(db_url: str, tmp_path: Path) -> None:
 def test_conversion_and_collation(db_url: str, tmp_path: Path) -> None:
     found = reported(
         db_url, tmp_path,
-        "SET search_path TO public",
-        "CREATE COLLATION my_collation (locale = 'C')",
-        "CREATE CONVERSION my_conversion FOR 'UTF8' TO 'LATIN1' FROM utf8_to_iso8859_1",
+        "CREATE COLLATION public.my_collation (locale = 'C')",
+        "CREATE CONVERSION public.my_conversion FOR 'UTF8' TO 'LATIN1' FROM utf8_to_iso8859_1",
+        strip_schemas=LEAKY,
     )
     assert found == ["collation public.my_collation", "conversion public.my_conversion"]
 
@@ -313,8 +318,8 @@ def test_statistics_object(db_url: str, tmp_path: Path) -> None:
         db_url, tmp_path,
         "CREATE TABLE tenant.t (a int, b int)",
         "CREATE STATISTICS tenant.fine ON a, b FROM tenant.t",
-        "SET search_path TO public",
-        "CREATE STATISTICS leak ON a, b FROM tenant.t",
+        "CREATE STATISTICS public.leak ON a, b FROM tenant.t",
+        strip_schemas=LEAKY,
     )
     assert found == ["statistics object public.leak"]
 
@@ -326,11 +331,11 @@ def test_policy_rule_and_trigger_on_a_host_table(db_url: str, tmp_path: Path) ->
     found = reported(
         db_url, tmp_path,
         "CREATE FUNCTION tenant.keep() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$",
-        "SET search_path TO public",
-        "CREATE POLICY peek ON host USING (true)",
-        "CREATE RULE quiet AS ON DELETE TO host DO INSTEAD NOTHING",
-        "CREATE TRIGGER keep BEFORE INSERT ON host FOR EACH ROW EXECUTE FUNCTION tenant.keep()",
+        "CREATE POLICY peek ON public.host USING (true)",
+        "CREATE RULE quiet AS ON DELETE TO public.host DO INSTEAD NOTHING",
+        "CREATE TRIGGER keep BEFORE INSERT ON public.host FOR EACH ROW EXECUTE FUNCTION tenant.keep()",
         setup=(HOST_TABLE,),
+        strip_schemas=LEAKY,
     )
     assert found == ["policy peek on public.host", "rule quiet on public.host", "changed table public.host", "trigger keep on public.host"]
 
@@ -352,13 +357,13 @@ def test_policy_rule_and_trigger_on_own_tables_are_inside(db_url: str, tmp_path:
 def test_changes_to_a_host_table(db_url: str, tmp_path: Path) -> None:
     found = reported(
         db_url, tmp_path,
-        "SET search_path TO public",
-        "ALTER TABLE host ADD COLUMN c int",
-        "ALTER TABLE host OWNER TO pg_database_owner",
-        "GRANT SELECT (a) ON host TO PUBLIC",
-        "COMMENT ON COLUMN host.b IS 'bee'",
-        "DROP TABLE gone",
+        "ALTER TABLE public.host ADD COLUMN c int",
+        "ALTER TABLE public.host OWNER TO pg_database_owner",
+        "GRANT SELECT (a) ON public.host TO PUBLIC",
+        "COMMENT ON COLUMN public.host.b IS 'bee'",
+        "DROP TABLE public.gone",
         setup=(HOST_TABLE, "CREATE TABLE public.gone (a int)"),
+        strip_schemas=LEAKY,
     )
     assert found == [
         "dropped table public.gone",
@@ -413,7 +418,12 @@ def test_extension_in_any_schema(db_url: str, tmp_path: Path) -> None:
 
 
 def test_extension_objects_in_public_are_reported_as_the_extension(db_url: str, tmp_path: Path) -> None:
-    found = reported(db_url, tmp_path, "SET search_path TO public", "CREATE EXTENSION pg_trgm", "CREATE FUNCTION mine() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+    found = reported(
+        db_url, tmp_path,
+        "CREATE EXTENSION pg_trgm SCHEMA public",
+        "CREATE FUNCTION public.mine() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        strip_schemas=LEAKY,
+    )
     assert found == ["extension public.pg_trgm", "function public.mine ()"]
 
 
@@ -456,16 +466,16 @@ def test_schemas_relations_types_and_routines(db_url: str, tmp_path: Path) -> No
     found = reported(
         db_url, tmp_path,
         "CREATE SCHEMA other",
-        "SET search_path TO public",
-        "CREATE TABLE t (id int PRIMARY KEY)",
-        "CREATE VIEW v AS SELECT 1 AS one",
-        "CREATE MATERIALIZED VIEW mv AS SELECT 1 AS one",
-        "CREATE SEQUENCE s",
-        "CREATE TYPE pair AS (a int, b int)",
-        "CREATE TYPE mood AS ENUM ('ok')",
-        "CREATE DOMAIN positive AS int CHECK (VALUE > 0)",
-        "CREATE PROCEDURE p() LANGUAGE sql AS 'SELECT 1'",
-        "CREATE AGGREGATE total(int) (SFUNC = int4pl, STYPE = int)",
+        "CREATE TABLE public.t (id int PRIMARY KEY)",
+        "CREATE VIEW public.v AS SELECT 1 AS one",
+        "CREATE MATERIALIZED VIEW public.mv AS SELECT 1 AS one",
+        "CREATE SEQUENCE public.s",
+        "CREATE TYPE public.pair AS (a int, b int)",
+        "CREATE TYPE public.mood AS ENUM ('ok')",
+        "CREATE DOMAIN public.positive AS int CHECK (VALUE > 0)",
+        "CREATE PROCEDURE public.p() LANGUAGE sql AS 'SELECT 1'",
+        "CREATE AGGREGATE public.total(int) (SFUNC = int4pl, STYPE = int)",
+        strip_schemas=LEAKY,
     )
     assert found == [
         "aggregate public.total (integer)",
@@ -483,7 +493,7 @@ def test_schemas_relations_types_and_routines(db_url: str, tmp_path: Path) -> No
 
 
 def test_range_type_with_what_postgresql_makes_for_it(db_url: str, tmp_path: Path) -> None:
-    found = reported(db_url, tmp_path, "SET search_path TO public", "CREATE TYPE span AS RANGE (subtype = int4)")
+    found = reported(db_url, tmp_path, "CREATE TYPE public.span AS RANGE (subtype = int4)", strip_schemas=LEAKY)
     assert "range type public.span" in found and "function public.span (integer, integer)" in found
     assert not [line for line in found if line.startswith(("cast", "type"))]  # the multirange and its casts come with it
 
@@ -568,12 +578,11 @@ def test_verify_command_reports_every_leak_of_the_issue(tmp_path: Path) -> None:
     from drizzle_schema_isolation.apply_cli import verify_command
 
     folder = write_folder(tmp_path, (
-        "SET search_path TO public",
-        "CREATE FUNCTION same(int, int) RETURNS boolean LANGUAGE sql AS 'SELECT $1 = $2'",
-        "CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = same)",
-        "CREATE TEXT SEARCH CONFIGURATION my_cfg (COPY = pg_catalog.english)",
-        "CREATE TYPE my_type AS (a text)",
-        "CREATE CAST (text AS my_type) WITH INOUT",
+        "CREATE FUNCTION public.same(int, int) RETURNS boolean LANGUAGE sql AS 'SELECT $1 = $2'",
+        "CREATE OPERATOR public.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = public.same)",
+        "CREATE TEXT SEARCH CONFIGURATION public.my_cfg (COPY = pg_catalog.english)",
+        "CREATE TYPE public.my_type AS (a text)",
+        "CREATE CAST (text AS public.my_type) WITH INOUT",
         "CREATE ROLE app_reader",
         "CREATE FUNCTION tenant.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$",
         "CREATE EVENT TRIGGER audit_ddl ON ddl_command_start EXECUTE FUNCTION tenant.on_ddl()",
@@ -582,7 +591,8 @@ def test_verify_command_reports_every_leak_of_the_issue(tmp_path: Path) -> None:
         "GRANT ALL ON SCHEMA public TO PUBLIC",
         "DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET search_path TO public', current_database()); END$$",
     ))
-    result = CliRunner().invoke(verify_command, [str(folder), "--schema", SCHEMA], catch_exceptions=False)
+    arguments = [str(folder), "--schema", SCHEMA, *(f"--forbidden-schema={name}" for name in LEAKY)]
+    result = CliRunner().invoke(verify_command, arguments, catch_exceptions=False)
     assert result.exit_code == 1, result.output
     for line in (
         "operator public.===(integer,integer)",
@@ -611,6 +621,41 @@ def test_table_from_a_nested_do_block_is_reported(db_url: str, tmp_path: Path) -
     assert found == ["table public.nested_leak"]
 
 
+WHERE_UNQUALIFIED_OBJECTS_LANDED = """
+    SELECT 'function', pronamespace::regnamespace::text FROM pg_catalog.pg_proc WHERE proname = 'same'
+    UNION ALL SELECT 'operator', oprnamespace::regnamespace::text FROM pg_catalog.pg_operator WHERE oprname = '==='
+    UNION ALL SELECT 'table', relnamespace::regnamespace::text FROM pg_catalog.pg_class WHERE relname = 'leaky'
+    UNION ALL SELECT 'type', typnamespace::regnamespace::text FROM pg_catalog.pg_type WHERE typname = 'my_type'
+    UNION ALL SELECT 'text search configuration', cfgnamespace::regnamespace::text
+        FROM pg_catalog.pg_ts_config WHERE cfgname = 'my_cfg'
+    ORDER BY 1
+"""
+
+
+@pytest.mark.parametrize("change", ["SET search_path TO public", "SET SCHEMA 'public'", "RESET search_path", "RESET ALL"])
+def test_search_path_change_in_a_migration_keeps_unqualified_objects_inside(db_url: str, tmp_path: Path, change: str) -> None:
+    """The guarantee that replaced the issue's leak: apply re-pins search_path right after a migration's own change.
+
+    With the default forbidden schema (public), the unqualified objects that follow land in ``tenant``, not in
+    ``public`` (the server's default search_path), and verify finds nothing outside.
+    """
+    found = reported(
+        db_url, tmp_path,
+        change,
+        "CREATE FUNCTION same(int, int) RETURNS boolean LANGUAGE sql AS 'SELECT $1 = $2'",
+        "CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = same)",
+        "CREATE TABLE leaky (id int)",
+        "CREATE TYPE my_type AS (a text)",
+        "CREATE TEXT SEARCH CONFIGURATION my_cfg (COPY = pg_catalog.english)",
+    )
+    assert found == []
+    with psycopg.connect(db_url) as conn:
+        placed = conn.execute(WHERE_UNQUALIFIED_OBJECTS_LANDED).fetchall()
+    assert placed == [
+        ("function", SCHEMA), ("operator", SCHEMA), ("table", SCHEMA), ("text search configuration", SCHEMA), ("type", SCHEMA),
+    ]
+
+
 @pytest.mark.parametrize(("label", "folder"), [*migration_folders(), ("example", EXAMPLE)])
 def test_isolated_folders_report_nothing(db_url: str, label: str, folder: Path) -> None:
     verification = verify_folder(folder, SCHEMA, database_url=db_url)
@@ -621,8 +666,8 @@ def test_without_a_before_snapshot_a_fresh_database_is_assumed(db_url: str, tmp_
     """The original signature (what the verify command calls today): template1 is the baseline."""
     from drizzle_schema_isolation.runtime.apply import apply_migrations
 
-    folder = write_folder(tmp_path, ("SET search_path TO public", "GRANT ALL ON SCHEMA public TO PUBLIC", "CREATE TEXT SEARCH DICTIONARY d (TEMPLATE = simple)"))
-    apply_migrations(folder, SCHEMA, database_url=db_url)
+    folder = write_folder(tmp_path, ("GRANT ALL ON SCHEMA public TO PUBLIC", "CREATE TEXT SEARCH DICTIONARY public.d (TEMPLATE = simple)"))
+    apply_migrations(folder, SCHEMA, database_url=db_url, strip_schemas=LEAKY)
     found, version = outside_objects(db_url, SCHEMA)
     described = [item.describe() for item in found]
     assert "privilege change on schema public" in described and "text search dictionary public.d" in described
