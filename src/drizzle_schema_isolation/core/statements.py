@@ -694,7 +694,8 @@ class RefusedStatement(NamedTuple):
 #: commands/{indexcmds,tablecmds,dbcommands,tablespace,vacuum,cluster,subscriptioncmds,discard}.c), read
 #: with the search tool, as :class:`RefusedStatement` entries. Callers that depend on the catalog, not on the
 #: text (REINDEX or CLUSTER of a partitioned table, DROP SUBSCRIPTION of a subscription without a slot) are
-#: decided by the text alone: the warning errs on the side of reporting. COMMIT PREPARED and ROLLBACK PREPARED are callers too; they are TRANSACTION_CONTROL here.
+#: decided by the text alone: the warning errs on the side of reporting. COMMIT PREPARED and ROLLBACK PREPARED
+#: are callers too; they are TRANSACTION_CONTROL here.
 NO_TRANSACTION_BLOCK_STATEMENTS: tuple[RefusedStatement, ...] = (
     RefusedStatement("CREATE INDEX CONCURRENTLY", "create", "concurrently", _create_index_concurrently, "CREATE INDEX CONCURRENTLY"),
     RefusedStatement("DROP INDEX CONCURRENTLY", "drop", "concurrently", _drop_index_concurrently, "DROP INDEX CONCURRENTLY"),
@@ -1044,8 +1045,8 @@ class _KeyWords:
         self.text = text
         lowered = text.lower()
         self._lowered: str | None = lowered if len(lowered) == len(text) else None
-        self._occurrences = _key_word_occurrences(text, self._lowered)
-        self._head = next(self._occurrences, None)  # the first occurrence not yet passed
+        self._occurrences: Iterator[tuple[int, str]] | None = None  # started on first use
+        self._head: tuple[int, str] | None = None  # the first occurrence not yet passed
 
     def any_finding_word(self) -> bool:
         """Whether one of :data:`_FINDING_WORDS` stands in the text."""
@@ -1055,6 +1056,9 @@ class _KeyWords:
         return any(word in lowered and _KEY_WORD_PATTERNS[word].search(lowered) for word in _FINDING_WORDS)
 
     def _first_from(self, pos: int) -> tuple[int, str] | None:
+        if self._occurrences is None:
+            self._occurrences = _key_word_occurrences(self.text, self._lowered)
+            self._head = next(self._occurrences, None)
         head = self._head
         while head is not None and head[0] < pos:
             head = next(self._occurrences, None)
@@ -1083,10 +1087,12 @@ class _KeyWords:
         if keys is None:
             return _NO_KEYS
         present = {first_word} & keys  # BEGIN, VACUUM, ...: their own key word
+        occurrences = self._occurrences
+        assert occurrences is not None  # started by _first_from
         while head is not None and head[0] < piece.end:
             if head[1] in keys:
                 present.add(head[1])
-            head = next(self._occurrences, None)
+            head = next(occurrences, None)
         self._head = head
         return frozenset(present)
 
