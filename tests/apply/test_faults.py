@@ -104,10 +104,10 @@ def test_eight_starters_with_multi_transaction_runs_apply_each_migration_once(db
     assert conn.execute("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace").fetchone() == (0,)
 
 
-def test_sigkill_between_two_committed_migrations_then_rerun(db_url: str, conn: psycopg.Connection, tmp_path: Path) -> None:
+def test_sigkill_after_commit_points_then_the_rerun_resumes(db_url: str, conn: psycopg.Connection, tmp_path: Path) -> None:
     folder = multi_transaction_folder(tmp_path / "m")
-    last = folder / "0002_m2.sql"
-    last.write_text(f"SELECT pg_advisory_xact_lock({BLOCKER});{BP}" + last.read_text())
+    last = folder / "0002_m2.sql"  # blocks after its own COMMIT: 0000 and 0001 and the head of 0002 are committed
+    last.write_text(last.read_text().replace(f"COMMIT;{BP}", f"COMMIT;{BP}SELECT pg_advisory_xact_lock({BLOCKER});{BP}"))
     holder = psycopg.connect(db_url, autocommit=True)
     holder.execute("SELECT pg_advisory_lock(%s)", (BLOCKER,))
     process = apply_process(folder, "plugin_kill", db_url)
@@ -122,14 +122,15 @@ def test_sigkill_between_two_committed_migrations_then_rerun(db_url: str, conn: 
         holder.close()
     wait_for(lambda: conn.execute(
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'drizzle-schema-isolation' AND datname = current_database()").fetchone()[0] == 0)
-    # the first two migrations were committed (the enum value forced a commit point); the third was not
+    # the first two migrations and the head of the third (up to its COMMIT) were committed; the rest was not
     rows = conn.execute("SELECT created_at FROM plugin_kill.__drizzle_migrations ORDER BY id").fetchall()
     assert [r[0] for r in rows] == [1_700_000_000_000, 1_700_000_000_001]
-    assert conn.execute("SELECT to_regclass('plugin_kill.u')").fetchone() == (None,)
+    assert conn.execute("SELECT to_regclass('plugin_kill.u') IS NOT NULL").fetchone() == (True,)
+    assert conn.execute("SELECT name FROM plugin_kill.__drizzle_migrations_partial").fetchall() == [("0002_m2",)]
     rerun = apply_process(folder, "plugin_kill", db_url)
     out, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
-    assert "1 applied, 2 already applied" in out
+    assert "1 applied, 2 already applied" in out and "(resumed at statement" in out
     assert conn.execute("SELECT count(*) FROM plugin_kill.__drizzle_migrations").fetchone() == (3,)
 
 

@@ -295,14 +295,21 @@ class _Run:
         partial_rows = state.partial or {}
         self._partial_table_created = state.partial is not None
         total = len(decided.pending)
+        fresh_enums: set[str] = set()  # enum types created in the open transaction: new values usable at once
         for index, migration in enumerate(decided.pending, start=1):
+            cut = steps[migration.name]
             resume = partial_rows.get(migration.name)
-            self._migration(migration, steps[migration.name], index, total, resume)
+            commits_before = self.result.commits
+            self._migration(migration, cut, index, total, resume)
+            # a commit inside the migration ends the freshness of everything before it: stay conservative
+            fresh_enums = set() if self.result.commits != commits_before else fresh_enums | cut.creates_enums
             more = index < total
-            if more and (options.transaction == "each" or (options.transaction == "auto" and steps[migration.name].adds_enum_values)):
+            extends_committed = bool(cut.extends_enums - fresh_enums)
+            if more and (options.transaction == "each" or (options.transaction == "auto" and extends_committed)):
                 why = "each migration commits" if options.transaction == "each" else "it adds enum values a later migration may use"
                 self.executor.note(f"commit after {migration.name}: {why}")
                 self.commit_and_begin()
+                fresh_enums = set()
         self.commit()
 
     def _migration(self, migration: Migration, cut: MigrationSteps, index: int, total: int, resume: books.PartialRow | None) -> None:

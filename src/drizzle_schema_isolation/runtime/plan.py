@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
-from drizzle_schema_isolation.core.lexer import NAME_KINDS, TRIVIA_KINDS, fold_unquoted, iter_tokens
+from drizzle_schema_isolation.core.lexer import NAME_KINDS, TRIVIA_KINDS, identifier_value, iter_tokens
 from drizzle_schema_isolation.core.statements import (
     ADD_ENUM_VALUE,
     NO_TRANSACTION_BLOCK,
+    ORDINARY,
     TRANSACTION_CONTROL,
     classify_statements,
 )
@@ -204,6 +205,10 @@ class MigrationSteps:
     notes: tuple[str, ...] = field(default=())
     #: The text calls set_config: the runner checks the search path after every step (a change cannot be seen statically).
     sets_config: bool = False
+    #: Enum types it creates, and enum types it adds values to (names as stored, last part): a value added to a
+    #: type created in the same transaction is usable at once, so no commit point is needed for it.
+    creates_enums: frozenset[str] = frozenset()
+    extends_enums: frozenset[str] = frozenset()
 
     @property
     def atomic(self) -> bool:
@@ -225,18 +230,34 @@ def _line_at(statement: Statement, offset: int) -> int:
 _SETTING_STARTS = ("set", "reset")
 
 
-def _leading_words(text: str, start: int, end: int, count: int) -> list[str]:
-    """The first ``count`` words of ``text[start:end]``, folded as PostgreSQL folds unquoted names."""
+def _leading_words(text: str, start: int, end: int, count: int, *, dots: bool = False) -> list[str]:
+    """The first ``count`` words of ``text[start:end]`` as PostgreSQL reads names (``"."`` kept when ``dots``)."""
     words: list[str] = []
     for token in iter_tokens(text, start, end):
         if token.kind in TRIVIA_KINDS:
             continue
-        if token.kind not in NAME_KINDS:
+        word = identifier_value(text, token) if token.kind in NAME_KINDS else None
+        if word is None and dots and text[token.start : token.end] == ".":
+            word = "."
+        if word is None:
             break
-        words.append(fold_unquoted(text[token.start : token.end]))
+        words.append(word)
         if len(words) == count:
             break
     return words
+
+
+def _created_enum(text: str, start: int, end: int) -> str | None:
+    """The name of the type ``CREATE TYPE [schema.]name AS ENUM`` creates (its last name part), or None."""
+    if not text[start : start + 6].lower() == "create":
+        return None
+    words = _leading_words(text, start, end, 8, dots=True)
+    if words[:2] != ["create", "type"]:
+        return None
+    name_end = 3
+    while words[name_end : name_end + 1] == ["."]:
+        name_end += 2
+    return words[name_end - 1] if words[name_end : name_end + 2] == ["as", "enum"] else None
 
 
 def _session_action(text: str, start: int, end: int) -> str | None:
@@ -257,7 +278,7 @@ def _extension_without_schema(text: str, start: int, end: int) -> tuple[bool, bo
     """(is CREATE EXTENSION, names no SCHEMA): an extension without SCHEMA goes to the first schema of the path."""
     if not text[start : start + 6].lower() == "create" or _leading_words(text, start, end, 2) != ["create", "extension"]:
         return False, False
-    names = {fold_unquoted(text[t.start : t.end]) for t in iter_tokens(text, start, end) if t.kind in NAME_KINDS}
+    names = {identifier_value(text, t) for t in iter_tokens(text, start, end) if t.kind in NAME_KINDS}
     return True, "schema" not in names
 
 
@@ -272,10 +293,17 @@ def migration_steps(migration: Migration, strip: tuple[str, ...]) -> MigrationSt
     refused: tuple[str, int] | None = None
     notes: list[str] = []
     sets_config = False
+    creates_enums: set[str] = set()
+    extends_enums: set[str] = set()
     for index, (chunk, found) in enumerate(classified):
         text = chunk.rewritten
         sets_config = sets_config or "set_config" in text.lower()
-        adds_enum_values = adds_enum_values or any(s.kind == ADD_ENUM_VALUE for s in found)
+        for added in found:
+            if added.kind == ADD_ENUM_VALUE:
+                adds_enum_values = True
+                extends_enums.add(added.enum_type or "")
+            elif added.kind == ORDINARY and (created := _created_enum(text, added.start, added.end)) is not None:
+                creates_enums.add(created)
         cursor = 0  # start of the text not yet given to a step
         for position, found_statement in enumerate(found):
             line = _line_at(chunk, found_statement.start)
@@ -326,7 +354,9 @@ def migration_steps(migration: Migration, strip: tuple[str, ...]) -> MigrationSt
             cursor = found_statement.end
         if cursor < len(text) and text[cursor:].strip():
             steps.append(Step(RUN, chunk, cursor, len(text), _line_at(chunk, cursor)))
-    return MigrationSteps(tuple(steps), len(chunks), adds_enum_values, refused, tuple(notes), sets_config)
+    return MigrationSteps(
+        tuple(steps), len(chunks), adds_enum_values, refused, tuple(notes), sets_config, frozenset(creates_enums), frozenset(extends_enums)
+    )
 
 
 def head_hash(migration: Migration, strip: tuple[str, ...], chunk: int, offset: int) -> str:
