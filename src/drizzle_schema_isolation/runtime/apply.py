@@ -228,6 +228,9 @@ class _Run:
         self.unrecorded_objects = 0
         self.settings = _session_settings(schema, options)
         self.expected_path = dict(self.settings)["search_path"]
+        #: Whether the server lets a value added to an enum type created in the same transaction be used at once
+        #: (PostgreSQL 18 does; 15 refuses with 55P04): unknown (a dry run without a server) counts as no.
+        self.fresh_enum_values_usable = False
 
     # -- transaction boundaries
 
@@ -304,7 +307,7 @@ class _Run:
             # a commit inside the migration ends the freshness of everything before it: stay conservative
             fresh_enums = set() if self.result.commits != commits_before else fresh_enums | cut.creates_enums
             more = index < total
-            extends_committed = bool(cut.extends_enums - fresh_enums)
+            extends_committed = bool(cut.extends_enums - fresh_enums) if self.fresh_enum_values_usable else cut.adds_enum_values
             if more and (options.transaction == "each" or (options.transaction == "auto" and extends_committed)):
                 why = "each migration commits" if options.transaction == "each" else "it adds enum values a later migration may use"
                 self.executor.note(f"commit after {migration.name}: {why}")
@@ -646,7 +649,9 @@ def _write_script(writer: ScriptWriter, source: MigrationFolder, schema: str, op
         set_config(name, value)
     executor = _Script(writer)
     executor.begin()
-    _Run(executor, source, schema, options, result, None).execute(decided, state, steps)
+    run = _Run(executor, source, schema, options, result, None)
+    run.fresh_enum_values_usable = _fresh_enum_values_usable(writer.connection)
+    run.execute(decided, state, steps)
     writer.statement(f"SELECT pg_catalog.pg_advisory_unlock({key})")
 
 
@@ -707,6 +712,7 @@ def _apply_in_session(
         locked = True
         executor = _Live(cursor)
         run = _Run(executor, source, schema, options, result, on_applied)
+        run.fresh_enum_values_usable = _fresh_enum_values_usable(cursor.connection)
         run._pin_settings()
         executor.begin()
         state = read_state(cursor, source, schema, options)
@@ -721,6 +727,14 @@ def _apply_in_session(
         raise ApplyError(f"PostgreSQL: {message}", schema=schema, committed=run.committed if run else None) from None
     finally:
         _restore(cursor, saved, key if locked else None)
+
+
+#: The first server version known to accept a new value of an enum type created in the same transaction.
+_FRESH_ENUM_VALUES_SINCE = 180000
+
+
+def _fresh_enum_values_usable(conn: psycopg.Connection[Any] | None) -> bool:
+    return conn is not None and conn.info.server_version >= _FRESH_ENUM_VALUES_SINCE
 
 
 def _save_settings(cursor: psycopg.Cursor[Any], names: list[str], lock_wait_ms: int) -> list[tuple[str, str]]:
@@ -816,7 +830,9 @@ def _apply_in_callers_transaction(
             decided, steps = _decide(source, schema, options, state, result)
             if any(steps[m.name].adds_enum_values for m in decided.pending[:-1]):
                 result.warnings.append("enum values added by one migration cannot be used by a later one before the caller commits")
-            _Run(_CallersTransaction(cursor), source, schema, options, result, on_applied).execute(decided, state, steps)
+            run = _Run(_CallersTransaction(cursor), source, schema, options, result, on_applied)
+            run.fresh_enum_values_usable = _fresh_enum_values_usable(conn)
+            run.execute(decided, state, steps)
         return result
     except psycopg.Error as error:
         raise ApplyError(f"PostgreSQL: {redact(error.diag.message_primary or str(error).strip())}", schema=schema) from None

@@ -12,12 +12,13 @@ outside quotes and comments is refused instead of written.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from drizzle_schema_isolation.core.lexer import LexError, iter_tokens
 from drizzle_schema_isolation.runtime.errors import MigrationRefused
 
 if TYPE_CHECKING:  # pragma: no cover
+    import psycopg
     from psycopg import sql as pgsql
 
 
@@ -51,14 +52,15 @@ def backslash_outside_quotes(text: str) -> int | None:
 class ScriptWriter:
     """Collects the statements of a dry run as a script; ``render`` needs no connection for our SQL."""
 
-    def __init__(self, connection_for_quoting: object | None = None) -> None:
+    def __init__(self, connection: psycopg.Connection[Any] | None = None) -> None:
         self.lines: list[str] = []
-        self._conn = connection_for_quoting
+        #: The server the script is written for (quoting, version-dependent decisions), if any.
+        self.connection = connection
 
     def render(self, query: pgsql.Composable | str) -> str:
         if isinstance(query, str):
             return query
-        return query.as_string(self._conn)  # type: ignore[arg-type]
+        return query.as_string(self.connection)
 
     def comment(self, text: str) -> None:
         self.lines.append(f"-- {one_line(text)}")
