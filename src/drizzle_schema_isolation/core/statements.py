@@ -1019,6 +1019,8 @@ for _refused in NO_TRANSACTION_BLOCK_STATEMENTS:
 #: Every key word, and those a finding needs (an enum type created matters only to a later ADD VALUE).
 _KEY_WORDS = frozenset().union(*_KEY_WORDS_BY_FIRST_WORD.values())
 _FINDING_WORDS = _KEY_WORDS - {_ENUM_WORD}
+#: VALUE last: it stands inside every VALUES, so looking for it as a whole word reads the whole text.
+_FINDING_WORDS_IN_ORDER = tuple(sorted(_FINDING_WORDS, key=lambda word: (word == _ADD_VALUE_WORD, word)))
 _KEY_WORD = re.compile(
     rf"(?<!{IDENT_START})(?:{'|'.join(sorted(_KEY_WORDS))})(?!{IDENT_CONT})", re.IGNORECASE | re.ASCII
 )
@@ -1053,7 +1055,7 @@ class _KeyWords:
         lowered = self._lowered
         if lowered is None:
             return _FINDING_WORD.search(self.text) is not None
-        return any(word in lowered and _KEY_WORD_PATTERNS[word].search(lowered) for word in _FINDING_WORDS)
+        return any(word in lowered and _KEY_WORD_PATTERNS[word].search(lowered) for word in _FINDING_WORDS_IN_ORDER)
 
     def _first_from(self, pos: int) -> tuple[int, str] | None:
         if self._occurrences is None:
