@@ -34,9 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,21 +141,11 @@ class Variant:
     profiles: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
 
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    import psycopg
-    from psycopg import sql
+def fresh_database(server_url: str) -> AbstractContextManager[str]:
+    """A scratch database for one measurement (see ``runtime.embedded.scratch_database``)."""
+    from drizzle_schema_isolation.runtime.embedded import scratch_database
 
-    from drizzle_schema_isolation.runtime.embedded import database_url_for
-
-    name = f"dsi_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
-    try:
-        yield database_url_for(server_url, name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    return scratch_database(server_url, "dsi_bench")
 
 
 def write_enum_folder(target: Path, count: int) -> Path:

@@ -31,9 +31,8 @@ import os
 import re
 import sys
 import time
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,7 @@ from psycopg import sql
 from drizzle_schema_isolation import apply_migrations
 from drizzle_schema_isolation.runtime import verify
 from drizzle_schema_isolation.runtime.apply import ApplyError, ApplyResult
-from drizzle_schema_isolation.runtime.embedded import EmbeddedPostgres, database_url_for
+from drizzle_schema_isolation.runtime.embedded import EmbeddedPostgres
 from drizzle_schema_isolation.runtime.errors import MigrationFailed, MigrationRefused
 from drizzle_schema_isolation.runtime.folders import FolderError, read_folder
 
@@ -129,16 +128,11 @@ def schema_for(label: str, suffix: str = "") -> str:
 # --------------------------------------------------------------------------------------------- database
 
 
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    name = f"dsi_corpus_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
-    try:
-        yield database_url_for(server_url, name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+def fresh_database(server_url: str) -> AbstractContextManager[str]:
+    """A scratch database for one measurement (see ``runtime.embedded.scratch_database``)."""
+    from drizzle_schema_isolation.runtime.embedded import scratch_database
+
+    return scratch_database(server_url, "dsi_corpus")
 
 
 def available_extensions(server_url: str) -> set[str]:

@@ -21,9 +21,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,21 +131,11 @@ def _cli(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Compl
     return subprocess.run([*program, *command], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    import psycopg
-    from psycopg import sql
+def fresh_database(server_url: str) -> AbstractContextManager[str]:
+    """A scratch database for one measurement (see ``runtime.embedded.scratch_database``)."""
+    from drizzle_schema_isolation.runtime.embedded import scratch_database
 
-    from drizzle_schema_isolation.runtime.embedded import database_url_for
-
-    name = f"dsi_readme_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
-    try:
-        yield database_url_for(server_url, name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    return scratch_database(server_url, "dsi_readme")
 
 
 def _write(server_url: str) -> int:

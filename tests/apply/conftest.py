@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,19 +36,10 @@ def pg_server_url() -> Iterator[str]:
 @pytest.fixture
 def db_url(pg_server_url: str) -> Iterator[str]:
     """A fresh, empty database on the test server, dropped afterwards."""
-    import psycopg
-    from psycopg import sql
+    from drizzle_schema_isolation.runtime.embedded import scratch_database
 
-    from drizzle_schema_isolation.runtime.embedded import database_url_for
-
-    name = f"dsi_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
-    try:
-        yield database_url_for(pg_server_url, name)
-    finally:
-        with psycopg.connect(pg_server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with scratch_database(pg_server_url, "dsi_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -34,14 +34,12 @@ def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyp
         time.sleep(0.05)
 
 
-def test_sigkill_mid_apply_records_nothing_and_next_run_succeeds(db_url: str, conn: psycopg.Connection, copy_folder) -> None:  # type: ignore[no-untyped-def]
-    folder = copy_folder(DATA / "catalog-0x")
-    path = folder / "0001_tags.sql"
-    # the second migration waits on a lock the test holds, so the process is provably mid-apply when killed
-    path.write_text(path.read_text() + f"\n--> statement-breakpoint\nSELECT pg_advisory_xact_lock({BLOCKER});\n")
+def kill_while_blocked(folder: Path, schema: str, db_url: str, conn: psycopg.Connection) -> None:
+    """Start apply, let it block on BLOCKER (which the folder's migration waits for), SIGKILL it, and wait until
+    the server has let go of its connection: the process is provably mid-apply when killed."""
     holder = psycopg.connect(db_url, autocommit=True)
     holder.execute("SELECT pg_advisory_lock(%s)", (BLOCKER,))
-    process = apply_process(folder, "plugin_catalog", db_url)
+    process = apply_process(folder, schema, db_url)
     try:
         wait_for(lambda: conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
@@ -54,6 +52,14 @@ def test_sigkill_mid_apply_records_nothing_and_next_run_succeeds(db_url: str, co
     assert process.returncode == -signal.SIGKILL
     wait_for(lambda: conn.execute(
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'drizzle-schema-isolation' AND datname = current_database()").fetchone()[0] == 0)
+
+
+def test_sigkill_mid_apply_records_nothing_and_next_run_succeeds(db_url: str, conn: psycopg.Connection, copy_folder) -> None:  # type: ignore[no-untyped-def]
+    folder = copy_folder(DATA / "catalog-0x")
+    path = folder / "0001_tags.sql"
+    # the second migration waits on a lock the test holds, so the process is provably mid-apply when killed
+    path.write_text(path.read_text() + f"\n--> statement-breakpoint\nSELECT pg_advisory_xact_lock({BLOCKER});\n")
+    kill_while_blocked(folder, "plugin_catalog", db_url, conn)
     assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'plugin_catalog'").fetchone() == (0,)
     rerun = apply_process(folder, "plugin_catalog", db_url)
     out, err = rerun.communicate(timeout=120)
@@ -108,20 +114,7 @@ def test_sigkill_after_commit_points_then_the_rerun_resumes(db_url: str, conn: p
     folder = multi_transaction_folder(tmp_path / "m")
     last = folder / "0002_m2.sql"  # blocks after its own COMMIT: 0000 and 0001 and the head of 0002 are committed
     last.write_text(last.read_text().replace(f"COMMIT;{BP}", f"COMMIT;{BP}SELECT pg_advisory_xact_lock({BLOCKER});{BP}"))
-    holder = psycopg.connect(db_url, autocommit=True)
-    holder.execute("SELECT pg_advisory_lock(%s)", (BLOCKER,))
-    process = apply_process(folder, "plugin_kill", db_url)
-    try:
-        wait_for(lambda: conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
-            (f"%pg_advisory_xact_lock({BLOCKER})%",)).fetchone()[0] == 1)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        holder.execute("SELECT pg_advisory_unlock(%s)", (BLOCKER,))
-        holder.close()
-    wait_for(lambda: conn.execute(
-        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'drizzle-schema-isolation' AND datname = current_database()").fetchone()[0] == 0)
+    kill_while_blocked(folder, "plugin_kill", db_url, conn)
     # the first two migrations and the head of the third (up to its COMMIT) were committed; the rest was not
     rows = conn.execute("SELECT created_at FROM plugin_kill.__drizzle_migrations ORDER BY id").fetchall()
     assert [r[0] for r in rows] == [1_700_000_000_000, 1_700_000_000_001]

@@ -24,7 +24,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -169,6 +172,26 @@ def _exit_on_signal(number: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + number)
 
 
+@contextmanager
+def scratch_database(server_url: str, prefix: str = "dsi_scratch") -> Iterator[str]:
+    """A new, empty database on ``server_url`` (from ``template0``) for the ``with`` block, then dropped.
+
+    Tests, benchmarks and the README samples each need one per measurement: nothing they do can then
+    see or disturb another's schemas.
+    """
+    import psycopg
+    from psycopg import sql
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+    try:
+        yield database_url_for(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 def database_url_for(url: str, database: str) -> str:
     """``url`` (as ``get_uri`` returns it, or any libpq URL) pointing at another database."""
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -178,7 +201,7 @@ def database_url_for(url: str, database: str) -> str:
     return make_conninfo("", **params)
 
 
-__all__ = ["EmbeddedPostgres", "EmbeddedUnavailable", "database_url_for", "scratch_folder"]
+__all__ = ["EmbeddedPostgres", "EmbeddedUnavailable", "database_url_for", "scratch_database", "scratch_folder"]
 
 if __name__ == "__main__":  # pragma: no cover - manual smoke test
     with EmbeddedPostgres() as pg:
