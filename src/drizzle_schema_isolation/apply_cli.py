@@ -164,6 +164,7 @@ def apply_command(
             parse_table_name(adopt_from)
         if plugins_dir is not None:
             targets = tenants.plugin_targets(plugins_dir, schema_template)
+            _warn_skipped_plugins(plugins_dir, output_format)
         else:
             assert folder is not None
             _check_folder(folder)
@@ -187,6 +188,15 @@ def apply_command(
                 click.echo("embedded PostgreSQL stopped and its data deleted: nothing of this run is kept "
                            "(use --database-url to apply to a server of yours)", err=True)
     sys.exit(code)
+
+
+def _warn_skipped_plugins(plugins_dir: Path, output_format: str) -> None:
+    """Say which folders of --plugins-dir are not applied (no drizzle/), instead of passing them silently."""
+    from drizzle_schema_isolation.runtime import tenants
+
+    if output_format == "text":
+        for warning in tenants.skipped_plugins(plugins_dir):
+            click.echo(f"warning: {warning}", err=True)
 
 
 def _check_durations(options: dict[str, Any]) -> None:
@@ -474,6 +484,7 @@ def status_command(
     try:
         if plugins_dir is not None:
             targets = tenants.plugin_targets(plugins_dir, schema_template)
+            _warn_skipped_plugins(plugins_dir, output_format)
         else:
             assert folder is not None
             _check_folder(folder)

@@ -72,9 +72,12 @@ def test_status_reports_rows_the_folder_does_not_know_and_partial_migrations(db_
 def test_status_many_plugins_and_usage_errors(db_url: str, tmp_path: Path) -> None:
     for name in ("catalog", "billing"):
         shutil.copytree(DATA / "catalog-0x", tmp_path / name / "drizzle")
+    (tmp_path / "notes").mkdir()  # not a plugin: said, not silently passed over
+    (tmp_path / ".git").mkdir()
     apply_migrations(tmp_path / "catalog" / "drizzle", "plugin_catalog", database_url=db_url)
     result = status("--plugins-dir", str(tmp_path), "--database-url", db_url)
     assert result.exit_code == 1
     assert "plugin_catalog: up to date" in result.stdout and "plugin_billing: does not exist" in result.stdout
+    assert f"warning: {tmp_path / 'notes'}: no drizzle/ folder, skipped" in result.stderr and ".git" not in result.stderr
     assert status(str(tmp_path / "nope"), "-s", "x", "--database-url", db_url).exit_code == 2
     assert status(str(DATA / "catalog-0x")).exit_code == 2

@@ -139,6 +139,23 @@ def plugin_targets(plugins_dir: str | Path, template: str = DEFAULT_SCHEMA_TEMPL
     return targets
 
 
+def skipped_plugins(plugins_dir: str | Path) -> list[str]:
+    """One warning per folder of ``plugins_dir`` that is not applied because it has no ``drizzle/`` folder.
+
+    Hidden folders (``.git``, ``.cache``) are not plugins and are passed over without a word.
+    """
+    root = Path(plugins_dir)
+    try:
+        children = sorted(root.iterdir(), key=lambda p: p.name)
+    except OSError:
+        return []  # plugin_targets reports an unreadable folder
+    return [
+        f"{show_path(child)}: no {PLUGIN_MIGRATIONS}/ folder, skipped (a plugin's migrations are expected in <name>/{PLUGIN_MIGRATIONS})"
+        for child in children
+        if child.is_dir() and not child.name.startswith(".") and not (child / PLUGIN_MIGRATIONS).is_dir()
+    ]
+
+
 def check_schema_template(template: str) -> str:
     """``template`` if it is literal text with ``{name}`` exactly once; ``ValueError`` with a one-line reason.
 
