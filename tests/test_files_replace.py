@@ -44,7 +44,7 @@ def temporaries(folder: Path) -> list[str]:
 
 def _edit_after_scanning(monkeypatch: pytest.MonkeyPatch, edit: Callable[[], object], after_scans: int = 1) -> None:
     """Make someone edit a file right after fix read and scanned its ``after_scans``-th file, once."""
-    real = cli.find_references
+    real = cli.analyze
     scans = []
 
     def find_then_edit(text: str, schemas: tuple[str, ...]) -> list[Finding]:
@@ -54,7 +54,7 @@ def _edit_after_scanning(monkeypatch: pytest.MonkeyPatch, edit: Callable[[], obj
             edit()
         return findings
 
-    monkeypatch.setattr(cli, "find_references", find_then_edit)
+    monkeypatch.setattr(cli, "analyze", find_then_edit)
 
 
 @pytest.mark.parametrize("how_many", [1, 3], ids=["inline", "threads"])
@@ -130,14 +130,14 @@ def test_files_are_written_while_later_ones_are_still_read(tmp_path: Path, monke
     for path in paths:
         path.write_text(DRIZZLE_SQL)
     monkeypatch.setattr(cli, "MAX_PENDING_WRITES", 1)
-    real = cli.find_references
+    real = cli.analyze
     seen_on_disk: list[list[str]] = []
 
     def find(text: str, schemas: tuple[str, ...]) -> list[Finding]:
         seen_on_disk.append([path.read_text() for path in paths])
         return real(text, schemas)
 
-    monkeypatch.setattr(cli, "find_references", find)
+    monkeypatch.setattr(cli, "analyze", find)
     assert run("fix", *map(str, paths))[0] == 1
     for scan, contents in enumerate(seen_on_disk):
         assert contents[: max(0, scan - 1)] == [FIXED_SQL] * max(0, scan - 1)
@@ -332,14 +332,14 @@ import sys, time
 from pathlib import Path
 from drizzle_schema_isolation import cli
 
-real = cli.find_references
+real = cli.analyze
 
 def slow(text, schemas):
     Path(sys.argv[1]).touch()
     time.sleep(120)
     return real(text, schemas)
 
-cli.find_references = slow
+cli.analyze = slow
 cli.main(sys.argv[2:])
 """
 
