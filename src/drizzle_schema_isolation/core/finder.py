@@ -145,6 +145,11 @@ _AFTER_SET = frozenset({"session", "local", "search_path", "schema"})
 _AFTER_ALTER = frozenset({"schema", "default", "function", "procedure", "routine", "role", "user", "database"})
 _AFTER_DROP = frozenset({"schema"})
 _AFTER_COMMENT = frozenset({"on"})
+#: Keywords whose handler acts only before one of these words.
+_WORD_CONTEXTS = {
+    "create": _AFTER_CREATE, "set": _AFTER_SET, "alter": _AFTER_ALTER, "drop": _AFTER_DROP, "comment": _AFTER_COMMENT
+}
+_CALLS = frozenset({"cast", "set_config", "format", *NAME_ARGUMENT_FUNCTIONS})
 #: Where each kind of SET search_path takes effect (SI02 messages say which).
 _SEARCH_PATH_SCOPES = {
     "role": "ALTER ROLE ... SET search_path changes the default path of every later session of that role "
@@ -221,22 +226,29 @@ class _Scanner(NamedTuple):
     skip_careful: re.Pattern[str]
 
 
-def _word_trie(endings: dict[str, str]) -> str:
-    """One pattern for many lower-case words (each followed by its own ending), shared prefixes merged.
+def _word_trie(words: Iterable[str] | dict[str, str]) -> str:
+    """One pattern for many lower-case words, shared prefixes merged (``s(?:et(?:val|_config|))``).
 
-    The skip tries it at the start of every word; as a trie it costs a few character tests there, where
-    a flat alternation of some fifty keywords would test each one in turn.
+    Given a dict, each word is followed by its own ending pattern. The skip tries the trie at the start
+    of every word: a few character tests, where a flat alternation of some eighty keywords would test
+    each in turn. Callers wrap it in ``(?ai:...)``: ASCII-only case folding, exactly PostgreSQL's for
+    unquoted words, and much quicker to compile than ``[sS][eE][tT]`` classes (the hook compiles these
+    patterns on every run).
     """
+    endings = words if isinstance(words, dict) else dict.fromkeys(words, "")
     children: dict[str, dict[str, str]] = {}
-    branches: list[str] = []
-    for word, ending in endings.items():
+    ending: str | None = None
+    for word, word_ending in endings.items():
         if word:
-            children.setdefault(word[0], {})[word[1:]] = ending
+            children.setdefault(word[0], {})[word[1:]] = word_ending
         else:
-            branches.append(ending)
-    for first, rest in sorted(children.items()):
-        branches.insert(0, _ascii_case_insensitive(first) + _word_trie(rest))
-    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+            ending = word_ending
+    branches = [re.escape(first) + _word_trie(rest) for first, rest in sorted(children.items())]
+    if ending is not None:
+        branches.append(ending)
+    if len(branches) == 1:
+        return branches[0]
+    return "(?:" + "|".join(branches) + ")"
 
 
 def _stop_context(keyword: str) -> str:
@@ -245,22 +257,23 @@ def _stop_context(keyword: str) -> str:
     It mirrors the handlers' own first test (``_quick_word`` for CREATE and SET, an opening
     parenthesis for the function-like keywords), so e.g. each ``CREATE TABLE`` of a drizzle file costs
     no event; a comment or a quoted name after the keyword always stops, and the handler decides.
+
+    Every lookahead also ends the word (its first character cannot continue one, or it needs a space),
+    so that only plain keywords need the long ``(?!IDENT_CONT)``: the pattern stays quick to compile.
     """
-    unsure = r'--|/\*|"'
-    contexts = {"create": _AFTER_CREATE, "set": _AFTER_SET, "alter": _AFTER_ALTER, "drop": _AFTER_DROP,
-                "comment": _AFTER_COMMENT}
-    if keyword in contexts:
-        following = contexts[keyword]
-        words = _word_trie({word: f"(?!{IDENT_CONT})" for word in sorted(following)})
-        return rf"(?=[{SPACE_CLASS}]*(?:{words}|{unsure}))"
-    if keyword == "execute":  # EXECUTE 'SQL text' (PL/pgSQL dynamic SQL), not EXECUTE FUNCTION/name
-        return rf"(?=[{SPACE_CLASS}]*(?:'|\$|{unsure}))"
-    if keyword in ("cast", "set_config", "format") or keyword in NAME_ARGUMENT_FUNCTIONS:
-        return rf"(?=[{SPACE_CLASS}]*(?:\(|{unsure}))"
-    if keyword in SCHEMA_NAME_COLUMNS:
-        comparison = _word_trie({"in": f"(?!{IDENT_CONT})", "not": f"(?!{IDENT_CONT})"})
-        return rf"(?=[{SPACE_CLASS}]*(?:=|<>|!=|::|{comparison}|{unsure}))"
-    return ""
+    if keyword in _WORD_CONTEXTS:
+        words = _word_trie(sorted(_WORD_CONTEXTS[keyword]))
+        return rf"(?={_SPACE}+(?:{words})(?!{IDENT_CONT})|{_UNSURE})"
+    if keyword == "execute" or keyword in _CALLS or keyword in SCHEMA_NAME_COLUMNS:
+        return _SHARED_CONTEXT
+    return f"(?!{IDENT_CONT})"
+
+
+_SPACE = f"[{SPACE_CLASS}]"
+_UNSURE = rf'{_SPACE}*(?:--|/\*|")'
+#: The lookahead shared by calls ("("), catalog columns ("=", "<>", "!=", "::", IN, NOT) and EXECUTE (a
+#: string): a stop where only another of them would act is harmless, the handler checks its own case.
+_SHARED_CONTEXT = rf"(?={_SPACE}*(?:\(|=|<>|!=|::|')|{_SPACE}+(?:\$|(?:in|not)(?!{IDENT_CONT}))|{_UNSURE})"
 
 
 #: Repetitions one skip call makes at most (see _Scanner).
@@ -279,7 +292,15 @@ def _scanner(schemas: tuple[str, ...], chunk: int = SKIP_CHUNK) -> _Scanner:
             unquoted.append(_ascii_case_insensitive(name) + (f"{IDENT_CONT}*" if truncated else ""))
         body = re.escape(name.replace('"', '""'))
         quoted.append(body + ('[^"]*(?:""[^"]*)*' if truncated else "") + '"(?!")')
-    keywords = _word_trie({keyword: f"(?!{IDENT_CONT})" + _stop_context(keyword) for keyword in _KEYWORDS})
+    # Three tries: plain keywords, the few whose handler wants a certain next word (a lookahead at each
+    # leaf), and the many calls and catalog columns, which share one lookahead (see _stop_context).
+    # One trie with a lookahead at each of its eighty leaves took the hook 10 ms a run to compile.
+    plain = [k for k in _KEYWORDS if _stop_context(k) == f"(?!{IDENT_CONT})"]
+    worded = {k: _stop_context(k) for k in _KEYWORDS if k in _WORD_CONTEXTS}
+    shared = [k for k in _KEYWORDS if k not in worded and k not in plain]
+    keywords = (
+        f"(?ai:{_word_trie(plain)}(?!{IDENT_CONT})|{_word_trie(worded)}|{_word_trie(shared)}{_SHARED_CONTEXT})"
+    )
     stop_word = "(?:" + "|".join([keywords] + [f"(?:{word})(?!{IDENT_CONT})" for word in unquoted]) + ")"
     stop_quoted = "(?:" + "|".join(quoted) + ")"
     # Quoted names and strings with more than 16 doubled quotes are left to the exact event handlers.
