@@ -875,7 +875,8 @@ def enum_value_use_message(value: str, type_name: str | None) -> str:
         f"'{value}' is added to {owner} earlier in this migration (ALTER TYPE ... ADD VALUE) and used here "
         "before any commit: PostgreSQL refuses it (unsafe use of new value, SQLSTATE 55P04) because the migration "
         "runs in one transaction (drizzle's migrator even runs all pending migrations in one). Use the value in a "
-        "later migration: `apply` commits between migrations where a new enum value needs it."
+        "later migration: `apply` commits between migrations where a new enum value needs it. (PostgreSQL 18 "
+        "accepts it when the type was created in the same transaction; earlier versions do not.)"
     )
 
 
@@ -927,8 +928,8 @@ def non_atomic_findings(text: str) -> list[Finding]:
     One per transaction-control statement and per statement that cannot run in a transaction block
     (pointing at its keywords), and one per use of a label added by ``ALTER TYPE ... ADD VALUE`` earlier in
     the same text with no commit in between (a string literal equal to it in a later statement, including
-    in a ``DO`` body). A label added to a type created in the same transaction is safe to use, as in
-    PostgreSQL.
+    in a ``DO`` body). A label added to a type created in the same transaction counts too: PostgreSQL 18
+    lets it be used at once, PostgreSQL 15 refuses it (SQLSTATE 55P04), and a lint does not know the server.
 
     Raises LexError on lexically invalid text, except on a text that holds none of the keywords a finding
     needs and nothing that may be a number glued to a word: such a text is not read at all (see
@@ -978,7 +979,9 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
                 created.add(type_name)
             continue
         if statement.kind == ADD_ENUM_VALUE:
-            if statement.enum_value is not None and statement.enum_type not in created:
+            # Also for a type created in the same transaction: PostgreSQL 18 exempts those, 15 does not, and a
+            # migration is checked without knowing the server it will meet.
+            if statement.enum_value is not None:
                 added[statement.enum_value] = statement.enum_type
             continue
         assert statement.action_span is not None
