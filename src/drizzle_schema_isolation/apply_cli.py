@@ -156,6 +156,9 @@ def apply_command(
         "adopt_from": adopt_from,
         "baseline": baseline,
     }
+    from drizzle_schema_isolation.cli import warn_mistyped_case
+
+    warn_mistyped_case(forbidden_schemas)
     try:
         _check_durations(options)
         if adopt_from is not None:

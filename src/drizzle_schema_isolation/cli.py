@@ -184,7 +184,7 @@ def _mention_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w$]){word}(?![\w$])")
 
 
-def _warn_case(schemas: Sequence[str]) -> None:
+def warn_mistyped_case(schemas: Sequence[str]) -> None:
     """PostgreSQL folds unquoted names to lower case: ``-F Public`` only matches a quoted ``"Public"``."""
     for name in dict.fromkeys(schemas):
         if any("A" <= c <= "Z" for c in name):
@@ -294,7 +294,7 @@ def check(
     warnings), 1 findings, 2 usage error or unreadable / lexically invalid input.
     """
     forbidden = _checked_schemas(forbidden_schemas)
-    _warn_case(forbidden_schemas)
+    warn_mistyped_case(forbidden_schemas)
     mentions = _MentionTracker(forbidden_schemas)
     run = _Run()
     rich = output_format == "text" and _show_source(show_source)
@@ -458,7 +458,7 @@ def fix(
     to do, 1 a file changed (or would, with --diff) or unfixable errors remain, 2 error.
     """
     forbidden = _checked_schemas(forbidden_schemas)
-    _warn_case(forbidden_schemas)
+    warn_mistyped_case(forbidden_schemas)
     mentions = _MentionTracker(forbidden_schemas)
     run = _Run()
     rich = _show_source(show_source)

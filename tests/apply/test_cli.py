@@ -198,3 +198,10 @@ def test_transaction_each_and_embedded_says_the_data_is_gone() -> None:
     assert result.exit_code == 0, result.output
     assert "3 applied, 0 already applied, 3 transactions" in result.stdout
     assert "its data deleted" in result.stderr
+
+
+def test_a_forbidden_schema_spelled_with_capitals_gets_a_warning() -> None:
+    result = run(apply_command, str(DATA / "catalog-0x"), "-s", "s", "-F", "Public", "--dry-run", env={"DATABASE_URL": ""})
+    assert result.exit_code == 0
+    assert 'warning: forbidden schema "Public" has upper-case letters' in result.stderr
+    assert "did you mean --forbidden-schema public?" in result.stderr
