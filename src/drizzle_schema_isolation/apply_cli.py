@@ -133,7 +133,6 @@ def apply_command(
     (files are never written); a session lock serialises runs of one schema; bookkeeping rows are
     exactly drizzle-orm's, in "<schema>"."__drizzle_migrations", committed with their migration.
     """
-    from drizzle_schema_isolation.runtime import tenants
 
     if plugins_dir is not None and (folder is not None or schemas or schemas_file):
         raise click.UsageError("--plugins-dir replaces FOLDER and --schema/--schemas-file")
@@ -165,16 +164,7 @@ def apply_command(
             from drizzle_schema_isolation.runtime.adopt import parse_table_name
 
             parse_table_name(adopt_from)
-        if plugins_dir is not None:
-            targets = tenants.plugin_targets(plugins_dir, schema_template)
-            _warn_skipped_plugins(plugins_dir, output_format)
-        else:
-            assert folder is not None
-            _check_folder(folder)
-            names = list(schemas) + (tenants.read_schemas_file(schemas_file) if schemas_file else [])
-            if not names:
-                raise InputError(f"{schemas_file}: lists no schema")
-            targets = tenants.tenant_targets(folder, names)
+        targets = _targets(folder, schemas, schemas_file, plugins_dir, schema_template, output_format)
     except ApplyError as error:
         _fail(error.message, output_format, EXIT_USAGE)
         return
@@ -191,6 +181,29 @@ def apply_command(
                 click.echo("embedded PostgreSQL stopped and its data deleted: nothing of this run is kept "
                            "(use --database-url to apply to a server of yours)", err=True)
     sys.exit(code)
+
+
+def _targets(
+    folder: Path | None,
+    schemas: Sequence[str],
+    schemas_file: Path | None,
+    plugins_dir: Path | None,
+    schema_template: str,
+    output_format: str,
+) -> list[Any]:
+    """The (folder, schema) pairs a command works on: every plugin of --plugins-dir, or FOLDER into each schema."""
+    from drizzle_schema_isolation.runtime import tenants
+
+    if plugins_dir is not None:
+        targets = tenants.plugin_targets(plugins_dir, schema_template)
+        _warn_skipped_plugins(plugins_dir, output_format)
+        return targets
+    assert folder is not None
+    _check_folder(folder)
+    names = list(schemas) + (tenants.read_schemas_file(schemas_file) if schemas_file else [])
+    if not names:
+        raise InputError(f"{schemas_file}: lists no schema")
+    return tenants.tenant_targets(folder, names)
 
 
 def _warn_skipped_plugins(plugins_dir: Path, output_format: str) -> None:
@@ -477,7 +490,6 @@ def status_command(
     Exit 0 when every schema is up to date, 1 otherwise (or when the server cannot be reached), 2 for
     usage and input errors.
     """
-    from drizzle_schema_isolation.runtime import tenants
     from drizzle_schema_isolation.runtime.status import schema_status
 
     if plugins_dir is not None and (folder is not None or schemas or schemas_file):
@@ -485,14 +497,7 @@ def status_command(
     if plugins_dir is None and (folder is None or not (schemas or schemas_file)):
         raise click.UsageError("give FOLDER with --schema NAME (or --schemas-file), or --plugins-dir")
     try:
-        if plugins_dir is not None:
-            targets = tenants.plugin_targets(plugins_dir, schema_template)
-            _warn_skipped_plugins(plugins_dir, output_format)
-        else:
-            assert folder is not None
-            _check_folder(folder)
-            names = list(schemas) + (tenants.read_schemas_file(schemas_file) if schemas_file else [])
-            targets = tenants.tenant_targets(folder, names)
+        targets = _targets(folder, schemas, schemas_file, plugins_dir, schema_template, output_format)
     except ApplyError as error:
         _fail(error.message, output_format, EXIT_USAGE)
         return

@@ -121,6 +121,10 @@ _HINTS = {
 #: The database-wide advisory lock around CREATE EXTENSION (its IF NOT EXISTS is not safe under concurrency).
 EXTENSION_LOCK_KEY = 0x6473692D657874  # "dsi-ext"
 
+#: The first server version known to accept a new value of an enum type created in the same transaction.
+_FRESH_ENUM_VALUES_SINCE = 180000
+
+
 #: duplicate_table, duplicate_object, duplicate_schema, duplicate_function, duplicate_column
 _ALREADY_EXISTS = frozenset({"42P07", "42710", "42P06", "42723", "42701"})
 
@@ -213,6 +217,7 @@ class _Run:
         options: Options,
         result: ApplyResult,
         on_applied: Callable[[AppliedMigration], None] | None,
+        server: psycopg.Connection[Any] | None = None,
     ) -> None:
         self.executor = executor
         self.source = source
@@ -230,7 +235,7 @@ class _Run:
         self.expected_path = dict(self.settings)["search_path"]
         #: Whether the server lets a value added to an enum type created in the same transaction be used at once
         #: (PostgreSQL 18 does; 15 refuses with 55P04): unknown (a dry run without a server) counts as no.
-        self.fresh_enum_values_usable = False
+        self.fresh_enum_values_usable = server is not None and server.info.server_version >= _FRESH_ENUM_VALUES_SINCE
 
     # -- transaction boundaries
 
@@ -339,7 +344,7 @@ class _Run:
             elif step.kind == REPIN:
                 self._run_step(migration, step, display)
                 self.executor.note(f"{display}, line {step.line}: {step.action} undone: the run's settings again")
-                self._pin_settings()
+                self.pin_settings()
             elif step.kind == EXTENSION:
                 self.executor.note("one CREATE EXTENSION at a time in this database (concurrent IF NOT EXISTS collide)")
                 self.executor.run(f"SELECT pg_catalog.pg_advisory_xact_lock({EXTENSION_LOCK_KEY})")
@@ -402,7 +407,8 @@ class _Run:
         self.executor.run(books.partial_upsert_sql(self.schema, self.options.partial_table, row))
         self._partial_since_commit = Partial(migration.name, display, commit_point, chunk, line)
 
-    def _pin_settings(self) -> None:
+    def pin_settings(self) -> None:
+        """The run's search_path and timeouts, for the session (one round trip)."""
         from psycopg import sql
 
         calls = sql.SQL(", ").join(
@@ -649,9 +655,7 @@ def _write_script(writer: ScriptWriter, source: MigrationFolder, schema: str, op
         set_config(name, value)
     executor = _Script(writer)
     executor.begin()
-    run = _Run(executor, source, schema, options, result, None)
-    run.fresh_enum_values_usable = _fresh_enum_values_usable(writer.connection)
-    run.execute(decided, state, steps)
+    _Run(executor, source, schema, options, result, None, writer.connection).execute(decided, state, steps)
     writer.statement(f"SELECT pg_catalog.pg_advisory_unlock({key})")
 
 
@@ -711,9 +715,8 @@ def _apply_in_session(
         _lock(cursor, schema, key, options.lock_wait_ms)
         locked = True
         executor = _Live(cursor)
-        run = _Run(executor, source, schema, options, result, on_applied)
-        run.fresh_enum_values_usable = _fresh_enum_values_usable(cursor.connection)
-        run._pin_settings()
+        run = _Run(executor, source, schema, options, result, on_applied, cursor.connection)
+        run.pin_settings()
         executor.begin()
         state = read_state(cursor, source, schema, options)
         decided, steps = _decide(source, schema, options, state, result)
@@ -727,14 +730,6 @@ def _apply_in_session(
         raise ApplyError(f"PostgreSQL: {message}", schema=schema, committed=run.committed if run else None) from None
     finally:
         _restore(cursor, saved, key if locked else None)
-
-
-#: The first server version known to accept a new value of an enum type created in the same transaction.
-_FRESH_ENUM_VALUES_SINCE = 180000
-
-
-def _fresh_enum_values_usable(conn: psycopg.Connection[Any] | None) -> bool:
-    return conn is not None and conn.info.server_version >= _FRESH_ENUM_VALUES_SINCE
 
 
 def _save_settings(cursor: psycopg.Cursor[Any], names: list[str], lock_wait_ms: int) -> list[tuple[str, str]]:
@@ -830,9 +825,7 @@ def _apply_in_callers_transaction(
             decided, steps = _decide(source, schema, options, state, result)
             if any(steps[m.name].adds_enum_values for m in decided.pending[:-1]):
                 result.warnings.append("enum values added by one migration cannot be used by a later one before the caller commits")
-            run = _Run(_CallersTransaction(cursor), source, schema, options, result, on_applied)
-            run.fresh_enum_values_usable = _fresh_enum_values_usable(conn)
-            run.execute(decided, state, steps)
+            _Run(_CallersTransaction(cursor), source, schema, options, result, on_applied, conn).execute(decided, state, steps)
         return result
     except psycopg.Error as error:
         raise ApplyError(f"PostgreSQL: {redact(error.diag.message_primary or str(error).strip())}", schema=schema) from None
