@@ -44,6 +44,7 @@ from drizzle_schema_isolation.runtime.errors import (
     MigrationRefused,
     Partial,
     SchemaNameError,
+    server_error,
 )
 from drizzle_schema_isolation.runtime.folders import (
     LAYOUT_FOLDERS,
@@ -68,7 +69,7 @@ from drizzle_schema_isolation.runtime.options import (
     lock_key,
     parse_duration,
 )
-from drizzle_schema_isolation.runtime.pgconn import ConnectError, connect, has_connection_settings, redact
+from drizzle_schema_isolation.runtime.pgconn import ConnectError, connection_for, has_connection_settings
 from drizzle_schema_isolation.runtime.plan import (
     ALONE,
     COMMIT,
@@ -535,19 +536,14 @@ def apply_migrations(
     except FolderError as error:
         raise InputError(str(error), schema=schema) from None
     started = time.perf_counter()
-    if connection is not None:
-        result = _apply_on(connection, source, schema, options, on_applied)
-    elif dry_run and not has_connection_settings(database_url):
+    if connection is None and dry_run and not has_connection_settings(database_url):
         result = _apply_offline(source, schema, options)
     else:
         try:
-            conn = connect(database_url)
+            with connection_for(connection, database_url) as conn:
+                result = _apply_on(conn, source, schema, options, on_applied)
         except ConnectError as error:
             raise ConnectionFailed(str(error), schema=schema) from None
-        try:
-            result = _apply_on(conn, source, schema, options, on_applied)
-        finally:
-            conn.close()
     result.duration_ms = (time.perf_counter() - started) * 1000
     return result
 
@@ -689,7 +685,7 @@ def _apply_on(
             _apply_in_session(cursor, source, schema, options, result, on_applied)
         return result
     except psycopg.Error as error:
-        raise ApplyError(f"PostgreSQL: {redact(error.diag.message_primary or str(error).strip())}", schema=schema) from None
+        raise server_error(error, schema) from None
     finally:
         if not conn.closed and conn.info.transaction_status == pq.TransactionStatus.IDLE:
             conn.autocommit = autocommit
@@ -726,8 +722,7 @@ def _apply_in_session(
             error.committed = run.committed
         raise
     except psycopg.Error as error:
-        message = redact(error.diag.message_primary or str(error).strip())
-        raise ApplyError(f"PostgreSQL: {message}", schema=schema, committed=run.committed if run else None) from None
+        raise server_error(error, schema, run.committed if run else None) from None
     finally:
         _restore(cursor, saved, key if locked else None)
 
@@ -828,7 +823,7 @@ def _apply_in_callers_transaction(
             _Run(_CallersTransaction(cursor), source, schema, options, result, on_applied, conn).execute(decided, state, steps)
         return result
     except psycopg.Error as error:
-        raise ApplyError(f"PostgreSQL: {redact(error.diag.message_primary or str(error).strip())}", schema=schema) from None
+        raise server_error(error, schema) from None
 
 
 class _CallersTransaction(_Live):

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import psycopg
 
 
 @dataclass(frozen=True)
@@ -182,3 +185,11 @@ class MigrationFailed(ApplyError):
             "detail": self.detail,
             "hint": self.hint,
         }
+
+
+def server_error(error: psycopg.Error, schema: str, committed: Committed | None = None) -> ApplyError:
+    """A PostgreSQL error outside any migration statement, as one password-free line."""
+    from drizzle_schema_isolation.runtime.pgconn import redact
+
+    message = redact(error.diag.message_primary or str(error).strip())
+    return ApplyError(f"PostgreSQL: {message}", schema=schema, committed=committed)

@@ -25,7 +25,8 @@ import logging
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -274,6 +275,19 @@ def connect(
         conn.close()
         raise ConnectError(connect_failure(error, url, database_url)) from None
     return conn
+
+
+@contextmanager
+def connection_for(connection: psycopg.Connection[Any] | None, database_url: str | None) -> Iterator[psycopg.Connection[Any]]:
+    """The caller's ``connection`` as it is, or a new one from ``database_url`` that is closed afterwards."""
+    if connection is not None:
+        yield connection
+        return
+    conn = connect(database_url)
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 def connect_failure(error: BaseException, url: str, database_url: str | None = None) -> str:

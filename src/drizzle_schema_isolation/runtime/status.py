@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drizzle_schema_isolation.core.finder import DEFAULT_SCHEMAS
-from drizzle_schema_isolation.runtime.errors import ApplyError, ConnectionFailed, InputError
+from drizzle_schema_isolation.runtime.errors import ConnectionFailed, InputError, server_error
 from drizzle_schema_isolation.runtime.folders import FolderError, MigrationFolder, read_folder
 from drizzle_schema_isolation.runtime.options import DEFAULT_MIGRATIONS_TABLE, Options, check_identifier, checked_strip
-from drizzle_schema_isolation.runtime.pgconn import ConnectError, connect, redact
+from drizzle_schema_isolation.runtime.pgconn import ConnectError, connection_for
 
 if TYPE_CHECKING:  # pragma: no cover
     import psycopg
@@ -70,16 +70,11 @@ def schema_status(
         source = folder if isinstance(folder, MigrationFolder) else read_folder(folder)
     except FolderError as error:
         raise InputError(str(error), schema=schema) from None
-    if connection is not None:
-        return _status_on(connection, source, schema, options)
     try:
-        conn = connect(database_url)
+        with connection_for(connection, database_url) as conn:
+            return _status_on(conn, source, schema, options)
     except ConnectError as error:
         raise ConnectionFailed(str(error), schema=schema) from None
-    try:
-        return _status_on(conn, source, schema, options)
-    finally:
-        conn.close()
 
 
 def _status_on(conn: psycopg.Connection[Any], source: MigrationFolder, schema: str, options: Options) -> SchemaStatus:
@@ -97,7 +92,7 @@ def _status_on(conn: psycopg.Connection[Any], source: MigrationFolder, schema: s
                 cursor.execute("SET TRANSACTION READ ONLY", prepare=False)
             state = read_state(cursor, source, schema, options)
     except psycopg.Error as error:
-        raise ApplyError(f"PostgreSQL: {redact(error.diag.message_primary or str(error).strip())}", schema=schema) from None
+        raise server_error(error, schema) from None
     decided = plan(source, state.rows, state.side or {}, options.strip, has_names=state.has_names)
     status.schema_exists = state.schema_exists
     status.applied = decided.already
