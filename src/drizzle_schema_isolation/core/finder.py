@@ -484,6 +484,11 @@ class _Scan:
     def _is_punct(self, token: Token | None, char: str) -> bool:
         return token is not None and token.kind == PUNCT and self.text[token.start] == char
 
+    def _opening_paren(self, pos: int) -> Token | None:
+        """The ``(`` that opens a call's argument list right after ``pos``, or None."""
+        paren = self._next(pos)
+        return paren if self._is_punct(paren, "(") else None
+
     def _forbidden(self, token: Token | None) -> str | None:
         if token is None or token.kind not in NAME_KINDS:
             return None
@@ -1088,10 +1093,9 @@ class _Scan:
 
     def _kw_format(self, token: Token) -> int:
         """``format('%I.%I', 'public', name)``: a qualified name built from a forbidden schema's name."""
-        paren = self._next(token.end)
-        if not self._is_punct(paren, "("):
+        paren = self._opening_paren(token.end)
+        if paren is None:
             return token.end
-        assert paren is not None
         try:
             arguments = self._argument_starts(paren.end, _GRANT_WORDS_LIMIT)
         except LexError:
@@ -1222,10 +1226,9 @@ class _Scan:
 
     def _kw_name_function(self, token: Token) -> int:
         """A call of a :data:`NAME_ARGUMENT_FUNCTIONS` function: its name argument, if a literal."""
-        paren = self._next(token.end)
-        if not self._is_punct(paren, "("):
+        paren = self._opening_paren(token.end)
+        if paren is None:
             return token.end
-        assert paren is not None
         positions = NAME_ARGUMENT_FUNCTIONS[fold_unquoted(self.text[token.start : token.end])]
         try:
             arguments = self._argument_starts(paren.end, max(positions.values()) + 1)
@@ -1271,10 +1274,9 @@ class _Scan:
             pos = token.end
 
     def _kw_cast(self, token: Token) -> int:
-        paren = self._next(token.end)
-        if not self._is_punct(paren, "("):
+        paren = self._opening_paren(token.end)
+        if paren is None:
             return token.end
-        assert paren is not None
         literal = self._next(paren.end)
         if literal is None or literal.kind not in (STRING, ESCAPE_STRING):
             return token.end
