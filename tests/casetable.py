@@ -20,6 +20,7 @@ class Case:
     findings: tuple[str, ...]
     schemas: tuple[str, ...]
     error: str | None
+    unsafe_fixed: str
 
     @property
     def changes(self) -> bool:
@@ -38,6 +39,7 @@ def load_cases() -> list[Case]:
                     findings=tuple(row.get("findings", ())),
                     schemas=tuple(row.get("schemas", ("public",))),
                     error=row.get("error"),
+                    unsafe_fixed=row.get("unsafe_fixed", row.get("fixed", row["sql"])),
                 )
             )
     names = [case.name for case in cases]

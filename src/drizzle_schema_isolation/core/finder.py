@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import NamedTuple
@@ -25,6 +25,7 @@ from drizzle_schema_isolation.core.findings import (
     CATALOG_SCHEMA_LOOKUP,
     HARDCODED_SCHEMA,
     ISOLATION_HAZARD,
+    Edit,
     Finding,
 )
 from drizzle_schema_isolation.core.keywords import NOT_PLAIN_IDENTIFIERS
@@ -173,6 +174,10 @@ _ADJACENT_NAME = re.compile(
 )
 #: What may follow a string literal: only a ``::`` or a comment needs a closer look.
 _AFTER_STRING = re.compile(r"[ \t\n\r\f\v]*(?:::|--|/\*)")
+#: A string compared with what follows it (``'public' = table_schema``, SI04's reversed form).
+_COMPARISON_AFTER_STRING = re.compile(r"[ \t\n\r\f\v]*(?:=|<>|!=)")
+#: What an unsafe fix of SI04 puts in place of the schema name literal.
+_CURRENT_SCHEMA = "current_schema()"
 #: The word after a keyword, or a sign that a closer look is needed (a comment or a quoted name).
 _NEXT_WORD = re.compile(rf'[{SPACE_CLASS}]*(?:({IDENT_START}{IDENT_CONT}*)|(--|/\*|"|[uU]&"))?')
 _LINE_END = re.compile(r"[^\n\r]*")
@@ -210,7 +215,8 @@ class _Scanner(NamedTuple):
     """The compiled skip expressions for one set of forbidden schemas.
 
     ``skip_fast`` also steps over ``;`` and over standard string literals that are not followed by
-    ``::`` (they cannot hold a qualifier we rewrite); ``skip_careful`` stops at every string and
+    ``::`` (they cannot hold a qualifier we rewrite) nor by a comparison (``'public' = table_schema``,
+    SI04's reversed form); ``skip_careful`` stops at every string and
     ``;``, for statements whose strings may be code (DO, CREATE FUNCTION) or whose end matters.
 
     Both are ``(?:ALTERNATIVES){0,N}``: greedy repeats with nothing after them that can fail, so they
@@ -264,16 +270,18 @@ def _stop_context(keyword: str) -> str:
     if keyword in _WORD_CONTEXTS:
         words = _word_trie(sorted(_WORD_CONTEXTS[keyword]))
         return rf"(?={_SPACE}+(?:{words})(?!{IDENT_CONT})|{_UNSURE})"
-    if keyword == "execute" or keyword in _CALLS or keyword in SCHEMA_NAME_COLUMNS:
+    if keyword == "execute":  # EXECUTE 'sql' || ..., EXECUTE $q$sql$q$, EXECUTE format(...)
+        return rf"(?={_SPACE}*'|{_SPACE}+(?:\$|format(?!{IDENT_CONT}))|{_UNSURE})"
+    if keyword in _CALLS or keyword in SCHEMA_NAME_COLUMNS:
         return _SHARED_CONTEXT
     return f"(?!{IDENT_CONT})"
 
 
 _SPACE = f"[{SPACE_CLASS}]"
 _UNSURE = rf'{_SPACE}*(?:--|/\*|")'
-#: The lookahead shared by calls ("("), catalog columns ("=", "<>", "!=", "::", IN, NOT) and EXECUTE (a
-#: string): a stop where only another of them would act is harmless, the handler checks its own case.
-_SHARED_CONTEXT = rf"(?={_SPACE}*(?:\(|=|<>|!=|::|')|{_SPACE}+(?:\$|(?:in|not)(?!{IDENT_CONT}))|{_UNSURE})"
+#: The lookahead shared by calls ("(") and catalog columns ("=", "<>", "!=", "::", IN, NOT): a stop where
+#: only another of them would act is harmless, the handler checks its own case.
+_SHARED_CONTEXT = rf"(?={_SPACE}*(?:\(|=|<>|!=|::)|{_SPACE}+(?:in|not)(?!{IDENT_CONT})|{_UNSURE})"
 
 
 #: Repetitions one skip call makes at most (see _Scanner).
@@ -296,7 +304,7 @@ def _scanner(schemas: tuple[str, ...], chunk: int = SKIP_CHUNK) -> _Scanner:
     # leaf), and the many calls and catalog columns, which share one lookahead (see _stop_context).
     # One trie with a lookahead at each of its eighty leaves took the hook 10 ms a run to compile.
     plain = [k for k in _KEYWORDS if _stop_context(k) == f"(?!{IDENT_CONT})"]
-    worded = {k: _stop_context(k) for k in _KEYWORDS if k in _WORD_CONTEXTS}
+    worded = {k: _stop_context(k) for k in _KEYWORDS if k in _WORD_CONTEXTS or k == "execute"}
     shared = [k for k in _KEYWORDS if k not in worded and k not in plain]
     keywords = (
         f"(?ai:{_word_trie(plain)}(?!{IDENT_CONT})|{_word_trie(worded)}|{_word_trie(shared)}{_SHARED_CONTEXT})"
@@ -317,7 +325,7 @@ def _scanner(schemas: tuple[str, ...], chunk: int = SKIP_CHUNK) -> _Scanner:
              (?P<semi>;[{SPACE_CLASS}]*(?:--[^\n\r]*[\n\r][{SPACE_CLASS}]*){{0,16}})
             |{_PLAIN}+
             |{common}
-            |(?<![eEbBxX])'[^']*(?:''[^']*){{0,16}}'(?![{SPACE_CLASS}]*(?:::|--|/\*|'))
+            |(?<![eEbBxX])'[^']*(?:''[^']*){{0,16}}'(?![{SPACE_CLASS}]*(?:::|--|/\*|'|=|<>|!=))
     """
     return _Scanner(
         frozenset(schemas),
@@ -495,7 +503,15 @@ class _Scan:
         value = identifier_value(self.text, token)
         return value if value in self.scanner.schemas else None
 
-    def _report(self, code: str, start: int, end: int, message: str, deletions: tuple[tuple[int, int], ...] = ()) -> None:
+    def _report(
+        self,
+        code: str,
+        start: int,
+        end: int,
+        message: str,
+        deletions: tuple[tuple[int, int], ...] = (),
+        unsafe_edits: tuple[Edit, ...] = (),
+    ) -> None:
         to_outer = self.to_outer
         if to_outer is not None:
             mapped_start, mapped_end = to_outer(start), to_outer(end)
@@ -503,8 +519,9 @@ class _Scan:
                 deletions = ((mapped_start, mapped_end),)
             else:
                 deletions = tuple((to_outer(a), to_outer(b)) for a, b in deletions)
+            unsafe_edits = tuple((to_outer(a), to_outer(b), replacement) for a, b, replacement in unsafe_edits)
             start, end = mapped_start, mapped_end
-        self.findings.append(Finding(code, start, end, message, deletions))
+        self.findings.append(Finding(code, start, end, message, deletions, unsafe_edits))
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -533,6 +550,11 @@ class _Scan:
             if following is not None and following.kind == TYPECAST:
                 if self._type_name_at(following.end) in NAME_LITERAL_TYPES:
                     self._check_name_literal(token)
+        elif _COMPARISON_AFTER_STRING.match(self.text, token.end):
+            try:
+                self._check_reversed_lookup(token)
+            except LexError:  # PostgreSQL will say what is wrong after the literal
+                pass
         self._note_token(token)
         return token.end
 
@@ -1058,38 +1080,132 @@ class _Scan:
     # -- dynamic SQL (issue 10): reported, never edited ----------------------------------------------
 
     def _kw_execute(self, token: Token) -> int:
-        """``EXECUTE 'ALTER TABLE public.t ...'``: the SQL text is scanned, its findings reported as SI02."""
-        literal = self._next(token.end)
-        if literal is None or literal.kind not in (STRING, DOLLAR_STRING):
+        """``EXECUTE 'ALTER TABLE public.' || quote_ident(t) || ...`` or ``EXECUTE format('... public.%I', t)``.
+
+        The SQL text the statement builds is put together from its literal parts (other operands and
+        format()'s conversions stand in as a plain name), scanned, and every qualifier or hazard found
+        in a literal part is reported as SI02: the text is built at run time, so it is fixed by hand.
+        """
+        try:
+            dynamic = self._dynamic_sql(token.end)
+        except LexError:  # an unterminated literal: PostgreSQL will say where
             return token.end
-        span = string_content_span(self.text, literal)
-        if span is None:
+        if dynamic is None:
             return token.end
-        start = span[0]
-        inner = self.text[start : span[1]]
-        collapsed = _collapse_points(inner) if literal.kind == STRING else None
-        if collapsed:
-            inner = inner.replace("''", "'")
         found: list[Finding] = []
         try:
-            _Scan(inner, self.scanner, found).run()
-        except LexError:  # a fragment completed at run time ('ALTER TABLE ' || name): nothing to say
+            _Scan(dynamic.text, self.scanner, found).run()
+        except LexError:  # a fragment completed at run time that we cannot stand in for: nothing to say
             return token.end
         for finding in found:
-            if finding.code not in (HARDCODED_SCHEMA, ISOLATION_HAZARD):
+            if finding.code not in (HARDCODED_SCHEMA, ISOLATION_HAZARD, CATALOG_SCHEMA_LOOKUP):
                 continue
-
-            def here(offset: int) -> int:
-                return start + offset + (bisect_left(collapsed, offset) if collapsed else 0)
-
             shown = finding.message.replace("hardcoded schema qualifier", "schema qualifier")
-            self._report(
-                ISOLATION_HAZARD,
-                here(finding.start),
-                here(finding.end),
-                f"dynamic SQL run by EXECUTE: {shown}; fix the SQL text by hand",
-            )
+            shown = shown.replace(" (not fixed automatically)", "")
+            start, end = dynamic.original_span(finding.start, finding.end)
+            self._report(ISOLATION_HAZARD, start, end, f"dynamic SQL run by EXECUTE: {shown}; fix the SQL text by hand")
         return token.end
+
+    def _dynamic_sql(self, pos: int) -> _DynamicSql | None:
+        """The SQL text an EXECUTE at ``pos`` builds, if it starts with a literal or a format() call."""
+        first = self._next(pos)
+        if first is None:
+            return None
+        dynamic = _DynamicSql()
+        if first.kind in (STRING, DOLLAR_STRING):
+            operand_end = self._add_literal(dynamic, first)
+        elif self._is_word(first, "format"):
+            operand_end = self._add_format(dynamic, first)
+        else:
+            return None
+        if operand_end is None:
+            return None
+        for _ in range(_DYNAMIC_OPERANDS_LIMIT):
+            operator = self._next(operand_end)
+            if operator is None or operator.kind != OPERATOR or self.text[operator.start : operator.end] != "||":
+                return dynamic
+            operand = self._next(operator.end)
+            if operand is None:
+                return dynamic
+            if operand.kind in (STRING, DOLLAR_STRING):
+                operand_end = self._add_literal(dynamic, operand)
+            else:
+                operand_end = self._add_other_operand(dynamic, operand)
+            if operand_end is None:
+                return dynamic
+        return dynamic
+
+    def _add_literal(self, dynamic: _DynamicSql, literal: Token) -> int | None:
+        span = string_content_span(self.text, literal)
+        if span is None:  # a literal continued over lines: left out
+            return None
+        dynamic.add_text(self.text, span[0], span[1], literal.kind == STRING)
+        return literal.end
+
+    def _add_format(self, dynamic: _DynamicSql, call: Token) -> int | None:
+        """``format('ALTER TABLE public.%I ...', name)``: the template, each conversion standing in as a name."""
+        paren = self._opening_paren(call.end)
+        template = self._next(paren.end) if paren is not None else None
+        if paren is None or template is None or template.kind not in (STRING, DOLLAR_STRING):
+            return None
+        span = string_content_span(self.text, template)
+        close = self._closing_paren(paren.end)
+        if span is None or close is None:
+            return None
+        raw = self.text[span[0] : span[1]]
+        position = 0
+        for conversion in _FORMAT_CONVERSION.finditer(raw):
+            dynamic.add_text(self.text, span[0] + position, span[0] + conversion.start(), template.kind == STRING)
+            kind = conversion.group(2) or "%"
+            stand_in = "%" if kind == "%" else ("'x'" if kind == "L" else "x")
+            dynamic.add_stand_in(span[0] + conversion.start(), span[0] + conversion.end(), stand_in)
+            position = conversion.end()
+        dynamic.add_text(self.text, span[0] + position, span[1], template.kind == STRING)
+        return close.end
+
+    def _add_other_operand(self, dynamic: _DynamicSql, operand: Token) -> int | None:
+        """A name, call or parenthesised expression between ``||``: stands in as a plain name.
+
+        ``quote_ident('public')`` stands in as the quoted name it makes, so that
+        ``quote_ident('public') || '.' || quote_ident(t)`` is seen as the qualified name it builds.
+        """
+        end = operand.end
+        following = self._next(end)
+        if self._is_punct(following, "("):
+            assert following is not None
+            close = self._closing_paren(following.end)
+            if close is None:
+                return None
+            end = close.end
+        elif self._is_punct(operand, "("):
+            close = self._closing_paren(operand.end)
+            if close is None:
+                return None
+            end = close.end
+        stand_in = "x"
+        if self._is_word(operand, "quote_ident") and following is not None:
+            argument = self._next(following.end)
+            value = self._literal_value(argument)
+            if value is not None and argument is not None and self._is_punct(self._next(argument.end), ")"):
+                stand_in = '"' + value.replace('"', '""') + '"'
+        dynamic.add_stand_in(operand.start, end, stand_in)
+        return end
+
+    def _closing_paren(self, pos: int) -> Token | None:
+        """The ``)`` closing a parenthesis whose ``(`` ends at ``pos`` (``None`` if the statement ends first)."""
+        depth = 0
+        for _ in range(_DYNAMIC_TOKENS_LIMIT):
+            token = self._next(pos)
+            if token is None or self._is_punct(token, ";"):
+                return None
+            if self._is_punct(token, "("):
+                depth += 1
+            elif self._is_punct(token, ")"):
+                if depth == 0:
+                    return token
+                depth -= 1
+            pos = token.end
+        return None
 
     def _kw_format(self, token: Token) -> int:
         """``format('%I.%I', 'public', name)``: a qualified name built from a forbidden schema's name."""
@@ -1123,8 +1239,8 @@ class _Scan:
     def _kw_schema_column(self, token: Token) -> int:
         """``table_schema = 'public'``, ``n.nspname IN ('public')``, ``schemaname = ANY (...)``.
 
-        Reported, never fixed: the fix (``current_schema()`` for the literal) is a replacement, not a
-        deletion. Only where the statement reads a catalog (see :data:`_CATALOG_REFERENCE`).
+        Only where the statement reads a catalog (see :data:`_CATALOG_REFERENCE`). Not fixable by deletion;
+        the rewrite of the literal to ``current_schema()`` is an unsafe fix (see :meth:`_report_lookup`).
         """
         if self._previous_word() == "set":  # UPDATE ... SET table_schema = 'public' assigns
             return token.end
@@ -1133,19 +1249,35 @@ class _Scan:
         except LexError:
             return token.end
         column = fold_unquoted(self.text[token.start : token.end])
-        for literal, value in literals:
+        for literal, value, whole in literals:
             if value in self.scanner.schemas and self._statement_reads_a_catalog(token.start):
-                self._report(
-                    CATALOG_SCHEMA_LOOKUP,
-                    literal.start,
-                    literal.end,
-                    f"catalog lookup by schema name: {column} compared with '{value}' looks in the shared "
-                    "schema, not the isolated one; compare with current_schema() (not fixed automatically)",
-                )
+                self._report_lookup(column, literal, value, whole)
         return token.end
 
-    def _compared_literals(self, pos: int) -> list[tuple[Token, str]]:
-        """The string literals a column after ``pos`` is compared with (``=``, ``<>``, ``IN``, ``= ANY``)."""
+    def _report_lookup(self, column: str, literal: Token, value: str, whole: bool) -> None:
+        """SI04 at ``literal``; offered as an unsafe fix when the literal is the whole compared value.
+
+        ``current_schema()`` is the isolated schema under ``apply`` (its search_path holds only the
+        target), but ``public`` under a default search_path: hence unsafe, applied only on request. No fix
+        for an element inside an array literal (``'{public,app}'``), nor for a ``U&'...'`` literal, whose
+        optional UESCAPE clause would be left behind.
+        """
+        replaceable = whole and literal.kind in (STRING, DOLLAR_STRING) and self.text[literal.start] in "'$"
+        self._report(
+            CATALOG_SCHEMA_LOOKUP,
+            literal.start,
+            literal.end,
+            f"catalog lookup by schema name: {column} compared with '{value}' looks in the shared "
+            "schema, not the isolated one; compare with current_schema()"
+            + ("" if replaceable else " (not fixed automatically)"),
+            unsafe_edits=((literal.start, literal.end, _CURRENT_SCHEMA),) if replaceable else (),
+        )
+
+    def _compared_literals(self, pos: int) -> list[tuple[Token, str, bool]]:
+        """The string literals a column after ``pos`` is compared with (``=``, ``<>``, ``IN``, ``= ANY``).
+
+        Each comes with whether it is the whole compared value (not an element of an array literal).
+        """
         operator = self._next(pos)
         if operator is not None and operator.kind == TYPECAST:  # nspname::text = 'public'
             type_name = self._next(operator.end)
@@ -1167,14 +1299,14 @@ class _Scan:
                 following = self._next(following.end)  # the "(" after ANY
             return self._literal_list(following)
         value = self._literal_value(following)
-        return [] if value is None or following is None else [(following, value)]
+        return [] if value is None or following is None else [(following, value, True)]
 
-    def _literal_list(self, paren: Token | None) -> list[tuple[Token, str]]:
+    def _literal_list(self, paren: Token | None) -> list[tuple[Token, str, bool]]:
         """The literals of ``('a', 'b')``, ``(ARRAY['a', 'b'])`` or ``('{a,b}')`` after ``paren``."""
         if not self._is_punct(paren, "("):
             return []
         assert paren is not None
-        found: list[tuple[Token, str]] = []
+        found: list[tuple[Token, str, bool]] = []
         pos = paren.end
         depth = 0  # literals inside a nested call or subquery are not the compared values
         for _ in range(_GRANT_WORDS_LIMIT):
@@ -1186,11 +1318,33 @@ class _Scan:
             if value is not None:
                 assert item is not None
                 if value.startswith("{") and value.endswith("}"):  # an array literal '{public,app}'
-                    found.extend((item, element.strip().strip('"')) for element in value[1:-1].split(","))
+                    found.extend(
+                        (item, element.strip().strip('"'), False) for element in value[1:-1].split(",")
+                    )
                 else:
-                    found.append((item, value))
+                    found.append((item, value, True))
             pos = item.end
         return found
+
+    def _check_reversed_lookup(self, literal: Token) -> None:
+        """``'public' = table_schema``, ``'public' <> n.nspname``: the literal first (SI04 as well)."""
+        value = self._literal_value(literal)
+        if value not in self.scanner.schemas:
+            return
+        operator = self._next(literal.end)
+        if operator is None or self.text[operator.start : operator.end] not in ("=", "<>", "!="):
+            return
+        column = self._next(operator.end)
+        following = self._next(column.end) if column is not None else None
+        if column is not None and column.kind in NAME_KINDS and self._is_punct(following, "."):
+            assert following is not None
+            column = self._next(following.end)  # the alias was a qualifier: n.nspname
+        if column is None or column.kind != IDENT:
+            return
+        name = fold_unquoted(self.text[column.start : column.end])
+        if name in SCHEMA_NAME_COLUMNS and self._statement_reads_a_catalog(literal.start):
+            assert value is not None
+            self._report_lookup(name, literal, value, True)
 
     def _literal_value(self, token: Token | None) -> str | None:
         if token is None or token.kind not in (STRING, DOLLAR_STRING):
@@ -1326,6 +1480,60 @@ class _Scan:
             raise LexError(message, to_here(error.offset)) from None
 
 
+class _DynamicSql:
+    """The SQL text an EXECUTE builds, and where each of its characters came from.
+
+    Literal parts map back character by character (a standard string's doubled quotes collapsed);
+    a stand-in (an operand that is not a literal, a format() conversion) maps to the whole operand.
+    """
+
+    __slots__ = ("parts", "starts", "length")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        # For each part: (start in the built text, start in the file, end in the file, collapse points
+        # or None for a stand-in).
+        self.starts: list[tuple[int, int, int, array[int] | None]] = []
+        self.length = 0
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def add_text(self, source: str, start: int, end: int, doubled_quotes: bool) -> None:
+        raw = source[start:end]
+        points = _collapse_points(raw) if doubled_quotes else array("q")
+        value = raw.replace("''", "'") if points else raw
+        self._add(value, start, end, points)
+
+    def add_stand_in(self, start: int, end: int, stand_in: str) -> None:
+        self._add(stand_in, start, end, None)
+
+    def _add(self, value: str, start: int, end: int, points: array[int] | None) -> None:
+        if value:
+            self.parts.append(value)
+            self.starts.append((self.length, start, end, points))
+            self.length += len(value)
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the file that ``text[start:end]`` came from."""
+        first = self._part(start)
+        last = self._part(max(start, end - 1))
+        return self._map(first, start, stand_in_end=False), self._map(last, end, stand_in_end=True)
+
+    def _part(self, offset: int) -> tuple[int, int, int, array[int] | None]:
+        index = bisect_right(self.starts, (offset, _MAX_OFFSET)) - 1
+        return self.starts[max(index, 0)]
+
+    @staticmethod
+    def _map(part: tuple[int, int, int, array[int] | None], offset: int, stand_in_end: bool) -> int:
+        built_start, start, end, points = part
+        if points is None:
+            return end if stand_in_end else start
+        local = offset - built_start
+        return start + local + (bisect_left(points, local) if points else 0)
+
+
 #: Clauses in which a two-part name is an expression (table.column), not schema.object.
 _COLUMN_CLAUSES = frozenset(
     {"select", "where", "on_join", "group", "order", "having", "returning", "values", "set", "check",
@@ -1438,6 +1646,12 @@ def _format_qualifier_arguments(template: str) -> list[int]:
 _IN_BODY = " inside a code body"
 #: How many tokens a GRANT/REVOKE or ALTER DEFAULT PRIVILEGES is read for its ON/IN SCHEMA clause.
 _GRANT_WORDS_LIMIT = 200
+#: How many ``||`` operands and tokens an EXECUTE expression is followed for (bounds the work per EXECUTE).
+_DYNAMIC_OPERANDS_LIMIT = 200
+_DYNAMIC_TOKENS_LIMIT = 2000
+_MAX_OFFSET = 1 << 62
+#: A conversion of format()'s template: %[position$][flags][width]type, or %%.
+_FORMAT_CONVERSION = re.compile(r"%(?:(%)|(?:[0-9]+\$)?-?(?:[0-9]+|\*(?:[0-9]+\$)?)?([sIL]))")
 _ALTER_SCHEMA_HARM = "renames or re-owns the shared schema every other tenant and the application use"
 _DROP_SCHEMA_HARM = "drops the shared schema (with CASCADE, everything in it), not the isolated one"
 _COMMENT_SCHEMA_HARM = "comments the shared schema, not the isolated one the migration runs in"

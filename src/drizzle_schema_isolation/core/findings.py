@@ -25,6 +25,8 @@ CATALOG_SCHEMA_LOOKUP = "SI04"
 WARNING_CODES = frozenset({NON_ATOMIC})
 
 Span = tuple[int, int]
+#: A replacement: ``text[start:end]`` becomes ``replacement``.
+Edit = tuple[int, int, str]
 
 
 class Finding(NamedTuple):
@@ -34,6 +36,11 @@ class Finding(NamedTuple):
     at; ``deletions`` are the spans whose removal fixes it (empty when the finding is not fixable).
     Offsets always refer to the original text, also for findings inside dollar-quoted bodies and
     string literals, so a fix is nothing but deleting those spans.
+
+    ``unsafe_edits`` are replacements that resolve the finding but may change what the SQL means where
+    the forbidden schema was really meant (``table_schema = 'public'`` becomes ``= current_schema()``):
+    applied only on explicit request (``fix --unsafe-fixes``, the ruff convention), never by
+    ``strip_schema``, the sqlfluff rules or ``apply``. A finding has deletions or unsafe edits, not both.
     """
 
     code: str
@@ -41,6 +48,7 @@ class Finding(NamedTuple):
     end: int
     message: str
     deletions: tuple[Span, ...] = ()
+    unsafe_edits: tuple[Edit, ...] = ()
 
     @property
     def severity(self) -> str:
@@ -51,3 +59,8 @@ class Finding(NamedTuple):
     def fixable(self) -> bool:
         """Whether deleting :attr:`deletions` resolves the finding."""
         return bool(self.deletions)
+
+    @property
+    def unsafe_fixable(self) -> bool:
+        """Whether the finding has a fix that is applied only with ``--unsafe-fixes``."""
+        return bool(self.unsafe_edits)

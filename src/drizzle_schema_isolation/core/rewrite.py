@@ -1,7 +1,8 @@
 """Turn findings into edited text, and offsets into line/column positions.
 
-A fix is only ever a set of deletions applied to the original text, so every character outside the
-removed qualifiers (BOM, CRLF, tabs, trailing spaces, non-ASCII) survives by construction.
+A safe fix is only ever a set of deletions applied to the original text, so every character outside the
+removed qualifiers (BOM, CRLF, tabs, trailing spaces, non-ASCII) survives by construction. Unsafe fixes
+(``fix --unsafe-fixes``) replace a span instead; the same guarantee holds outside the replaced spans.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
 from drizzle_schema_isolation.core.finder import DEFAULT_SCHEMAS, find_references
-from drizzle_schema_isolation.core.findings import Finding, Span
+from drizzle_schema_isolation.core.findings import Edit, Finding, Span
 
 
 def apply_deletions(text: str, spans: Iterable[Span]) -> str:
@@ -42,6 +43,42 @@ def fix_spans(findings: Iterable[Finding]) -> list[Span]:
         spans = sorted(finding.deletions)
         if spans and (not accepted or spans[0][0] >= accepted[-1][1]):
             accepted.extend(spans)
+    return accepted
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    """``text`` with each ``(start, end, replacement)`` of ``edits`` applied (they must not overlap)."""
+    ordered = sorted(edits)
+    if not ordered:
+        return text
+    pieces: list[str] = []
+    position = 0
+    for start, end, replacement in ordered:
+        if start < position or end < start or end > len(text):
+            raise ValueError(f"edit ({start}, {end}) overlaps another or lies outside the text")
+        pieces.append(text[position:start])
+        pieces.append(replacement)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def fix_edits(findings: Iterable[Finding], unsafe: bool = False) -> list[Edit]:
+    """The edits that fix ``findings``, in text order: every deletion, and the unsafe edits if ``unsafe``.
+
+    As in :func:`fix_spans`, a finding whose edits would overlap one already taken is left unfixed, so
+    no character is ever edited twice.
+    """
+    accepted: list[Edit] = []
+    candidates: list[list[Edit]] = []
+    for finding in findings:
+        if finding.deletions:
+            candidates.append(sorted((start, end, "") for start, end in finding.deletions))
+        elif unsafe and finding.unsafe_edits:
+            candidates.append(sorted(finding.unsafe_edits))
+    for edits in sorted(candidates):
+        if not accepted or edits[0][0] >= accepted[-1][1]:
+            accepted.extend(edits)
     return accepted
 
 

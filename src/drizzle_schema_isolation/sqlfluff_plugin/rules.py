@@ -495,8 +495,9 @@ class Rule_SchemaIsolation_SI04(_CoreRule, BaseRule):
     ``information_schema`` or ``pg_catalog`` with a forbidden schema's name. Run inside an isolated
     schema, the check looks at ``public`` instead of the schema the migration works in, so the
     migration skips or repeats its work. ``current_schema()`` is what such a check means. The rule
-    reports the literal without a fix (the rewrite changes what the query returns, so it is never
-    applied silently). The forbidden schemas are the ``forbidden_schemas`` of
+    reports the literal without a fix: the rewrite changes what the query returns under a default
+    search_path, so it is never applied silently (``drizzle-schema-isolation fix --unsafe-fixes`` applies
+    it on request). The forbidden schemas are the ``forbidden_schemas`` of
     ``schema_isolation.hardcoded_schema``.
 
     **Anti-pattern**
