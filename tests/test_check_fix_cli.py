@@ -61,7 +61,9 @@ def test_check_json_has_exactly_the_documented_keys(tmp_path: Path) -> None:
     code, out, _ = run("check", "--format", "json", str(sql))
     assert code == 1
     items = json.loads(out)
-    assert [set(item) for item in items] == [{"path", "line", "column", "code", "severity", "message", "fixable"}] * 3
+    assert [set(item) for item in items] == [
+        {"path", "line", "column", "code", "severity", "message", "fixable", "unsafe_fixable"}
+    ] * 3
     assert [(i["line"], i["column"], i["code"], i["severity"], i["fixable"]) for i in items] == [
         (1, 13, "SI01", "error", True),
         (2, 66, "SI01", "error", True),

@@ -24,7 +24,7 @@ from drizzle_schema_isolation.core.finder import (
 )
 from drizzle_schema_isolation.core.findings import Finding
 from drizzle_schema_isolation.core.lexer import LexError
-from drizzle_schema_isolation.core.rewrite import LineIndex, apply_deletions, fix_spans
+from drizzle_schema_isolation.core.rewrite import LineIndex, apply_edits, fix_edits
 from drizzle_schema_isolation.files import (
     ChangedOnDisk,
     InputError,
@@ -328,6 +328,7 @@ class _Written(NamedTuple):
 
     display: str
     removed: int
+    rewritten: int
     outcome: Future[str] | BaseException | None
 
 
@@ -346,14 +347,14 @@ class _Writer:
         self._folders: list[str] = []
         self.written: list[_Written] = []
 
-    def submit(self, scanned: _Scanned, data: bytes, removed: int) -> None:
+    def submit(self, scanned: _Scanned, data: bytes, removed: int, rewritten: int) -> None:
         if not self._parallel:
             try:
                 outcome: Future[str] | BaseException | None = None
                 self._folders.append(self.replacer.replace(scanned.source, data))
             except (ChangedOnDisk, OSError) as error:
                 outcome = error
-            self.written.append(_Written(scanned.display, removed, outcome))
+            self.written.append(_Written(scanned.display, removed, rewritten, outcome))
             return
         if self._pool is None:
             import threading
@@ -363,7 +364,7 @@ class _Writer:
             self._slots = threading.BoundedSemaphore(MAX_PENDING_WRITES)
         self._slots.acquire()
         future = self._pool.submit(self._replace, scanned.source, data)
-        self.written.append(_Written(scanned.display, removed, future))
+        self.written.append(_Written(scanned.display, removed, rewritten, future))
 
     def _replace(self, source: SourceFile, data: bytes) -> str:
         try:
@@ -440,6 +441,12 @@ def _cleaned_up_on_signals(replacer: Replacer) -> Iterator[None]:
 @_forbidden_schemas_option
 @click.option("--diff", is_flag=True, help="Print a unified diff of the changes instead of writing files.")
 @click.option("-v", "--verbose", is_flag=True, help="List every removed qualifier.")
+@click.option(
+    "--unsafe-fixes",
+    is_flag=True,
+    help="Also apply fixes that can change meaning: a catalog lookup's schema name literal (SI04) becomes "
+    "current_schema().",
+)
 @_source_option
 @_color_option
 @_version_option()
@@ -448,14 +455,16 @@ def fix(
     forbidden_schemas: tuple[str, ...],
     diff: bool,
     verbose: bool,
+    unsafe_fixes: bool,
     show_source: bool | None,
     color: str,
 ) -> None:
     """Remove hardcoded schema qualifiers from SQL files, in place.
 
-    Only the qualifier and its dot are deleted; every other byte stays. Files are replaced atomically,
-    only when they change, and never over an edit made since fix read them. Exit status: 0 nothing
-    to do, 1 a file changed (or would, with --diff) or unfixable errors remain, 2 error.
+    Only the qualifier and its dot are deleted; every other byte stays. With --unsafe-fixes, a schema
+    name literal in a catalog lookup (SI04) is also replaced with current_schema(). Files are replaced
+    atomically, only when they change, and never over an edit made since fix read them. Exit status: 0
+    nothing to do, 1 a file changed (or would, with --diff) or unfixable errors remain, 2 error.
     """
     forbidden = _checked_schemas(forbidden_schemas)
     warn_mistyped_case(forbidden_schemas)
@@ -474,11 +483,18 @@ def fix(
             if scanned is None:
                 continue
             mentions.note(scanned.source.text)
-            _fix_one(scanned, diff, verbose, writer, run)
-            hazards = [finding for finding in scanned.findings if not finding.fixable]
+            _fix_one(scanned, diff, verbose, unsafe_fixes, writer, run)
+            hazards = [f for f in scanned.findings if not f.fixable and not (unsafe_fixes and f.unsafe_fixable)]
             _print_findings(scanned, hazards, "text", rich, style, run)
         results = writer.finish()
     _report_written(results, run)
+    unsafe = sum(1 for item in run.located if item.finding.unsafe_fixable)
+    if unsafe:
+        plural = "lookup" if unsafe == 1 else "lookups"
+        _error(
+            f"note: {unsafe} catalog {plural} by schema name can be rewritten to current_schema() with "
+            "--unsafe-fixes (check that each means the schema the migration runs in)"
+        )
     mentions.warn(run.files)
     if run.errors:
         sys.exit(EXIT_ERROR)
@@ -492,28 +508,35 @@ def _remove_stale_temporaries(files: Sequence[str]) -> None:
         _error(f"note: removed {display_path(path)}, left behind by an interrupted earlier run")
 
 
-def _fix_one(scanned: _Scanned, diff: bool, verbose: bool, writer: _Writer, run: _Run) -> None:
-    spans = fix_spans(scanned.findings)
-    if not spans:
+def _fix_one(scanned: _Scanned, diff: bool, verbose: bool, unsafe: bool, writer: _Writer, run: _Run) -> None:
+    edits = fix_edits(scanned.findings, unsafe)
+    if not edits:
         return
     run.changed += 1
-    fixed = _fixed_text(scanned, spans, diff, verbose)
+    fixed = _fixed_text(scanned, edits, diff, verbose, unsafe)
     if fixed is not None:
         removed = sum(1 for finding in scanned.findings if finding.fixable)
-        writer.submit(scanned, scanned.source.encode(fixed), removed)
+        rewritten = sum(1 for finding in scanned.findings if unsafe and finding.unsafe_fixable)
+        writer.submit(scanned, scanned.source.encode(fixed), removed, rewritten)
 
 
-def _fixed_text(scanned: _Scanned, spans: list[tuple[int, int]], diff: bool, verbose: bool) -> str | None:
+def _fixed_text(
+    scanned: _Scanned, edits: list[tuple[int, int, str]], diff: bool, verbose: bool, unsafe: bool
+) -> str | None:
     """The fixed text of one file (``None`` with ``--diff``, which prints the change instead)."""
     source = scanned.source
-    fixed = apply_deletions(source.text, spans)
+    fixed = apply_edits(source.text, edits)
     if verbose:
         index = LineIndex(source.text)
         for finding in scanned.findings:
+            line, column = index.position(finding.start)
             if finding.fixable:
-                line, column = index.position(finding.start)
                 removed = "".join(source.text[a:b] for a, b in finding.deletions)
                 click.echo(f"{scanned.display}:{line}:{column}: removed {display_path(removed)}")
+            elif unsafe and finding.unsafe_fixable:
+                for start, end, replacement in finding.unsafe_edits:
+                    shown = display_path(source.text[start:end])
+                    click.echo(f"{scanned.display}:{line}:{column}: replaced {shown} with {replacement} (unsafe fix)")
     if not diff:
         return fixed
     import difflib
@@ -532,8 +555,7 @@ def _report_written(results: list[tuple[_Written, BaseException | None]], run: _
     """One line per changed file: fixed, or why it was left as it is."""
     for written, error in results:
         if error is None:
-            plural = "qualifier" if written.removed == 1 else "qualifiers"
-            click.echo(f"fixed {written.display}: removed {written.removed} hardcoded schema {plural}")
+            click.echo(f"fixed {written.display}: {_what_changed(written)}")
             continue
         run.changed -= 1
         if isinstance(error, ChangedOnDisk):
@@ -542,6 +564,17 @@ def _report_written(results: list[tuple[_Written, BaseException | None]], run: _
             run.error(f"{written.display}: error: cannot write: {error.strerror or error}")
         else:
             raise error
+
+
+def _what_changed(written: _Written) -> str:
+    parts = []
+    if written.removed or not written.rewritten:
+        plural = "qualifier" if written.removed == 1 else "qualifiers"
+        parts.append(f"removed {written.removed} hardcoded schema {plural}")
+    if written.rewritten:
+        plural = "lookup" if written.rewritten == 1 else "lookups"
+        parts.append(f"rewrote {written.rewritten} catalog {plural} to current_schema() (unsafe fix)")
+    return ", ".join(parts)
 
 
 #: What the ``drizzle-schema-sqlfluff`` hook runs: only our rules, on plain SQL.

@@ -20,6 +20,11 @@ HELP = {
 }
 HAZARD_HELP = "not fixed automatically: rewrite this statement so it does not depend on a fixed schema"
 FIX_COMMAND = "drizzle-schema-isolation fix"
+UNSAFE_FIX_OPTION = "--unsafe-fixes"
+UNSAFE_HELP = (
+    f"`{FIX_COMMAND} {UNSAFE_FIX_OPTION}` replaces the literal with current_schema(); check first that the lookup "
+    "means the schema the migration runs in"
+)
 #: Characters shown on each side of a finding in the terminal view of a long line.
 SOURCE_CONTEXT = 100
 
@@ -33,7 +38,7 @@ class Located(NamedTuple):
     finding: Finding
 
     def as_json(self) -> dict[str, object]:
-        """The JSON object for ``--format json``: exactly these seven keys."""
+        """The JSON object for ``--format json``: exactly these eight keys."""
         return {
             "path": self.path,
             "line": self.line,
@@ -42,6 +47,7 @@ class Located(NamedTuple):
             "severity": self.finding.severity,
             "message": self.finding.message,
             "fixable": self.finding.fixable,
+            "unsafe_fixable": self.finding.unsafe_fixable,
         }
 
 
@@ -130,7 +136,7 @@ def rich_block(item: Located, text: str, index: LineIndex, style: Style) -> str:
     padding = "".join("\t" if c == "\t" else " " for c in source[:marker_start])
     gutter = f"{item.line:>5} | "
     empty_gutter = " " * (len(gutter) - 2) + "| "
-    help_text = HELP.get(finding.code, HAZARD_HELP)
+    help_text = UNSAFE_HELP if finding.unsafe_fixable else HELP.get(finding.code, HAZARD_HELP)
     return "\n".join(
         [
             header,
@@ -175,8 +181,12 @@ def summary(findings: Sequence[Located], files: int) -> str:
         kinds.append(_count(len(findings) - errors, "warning"))
     in_files = _count(len({item.path for item in findings}), "file")
     fixable = sum(1 for item in findings if item.finding.fixable)
-    if fixable:
-        hint = f"{fixable} fixable with `{FIX_COMMAND}`"
+    unsafe = sum(1 for item in findings if item.finding.unsafe_fixable)
+    if fixable or unsafe:
+        hints = [f"{fixable} fixable with `{FIX_COMMAND}`"] if fixable else []
+        if unsafe:
+            hints.append(f"{unsafe} more with `{FIX_COMMAND} {UNSAFE_FIX_OPTION}`")
+        hint = ", ".join(hints)
     elif errors:
         hint = "none fixable automatically"
     else:
