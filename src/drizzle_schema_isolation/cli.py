@@ -28,9 +28,11 @@ from drizzle_schema_isolation.core.rewrite import LineIndex, apply_deletions, fi
 from drizzle_schema_isolation.files import (
     ChangedOnDisk,
     InputError,
+    RealPaths,
     Replacer,
     SourceFile,
     display_path,
+    encoded_without,
     expand_paths,
     journal_problems,
     read_source,
@@ -195,19 +197,22 @@ def warn_mistyped_case(schemas: Sequence[str]) -> None:
             )
 
 
-def _inputs(paths: Sequence[str], run: _Run) -> list[str]:
+def _inputs(paths: Sequence[str], run: _Run, real_paths: RealPaths | None = None) -> list[str]:
     """The files to process; problems with the given paths are reported and counted."""
-    files, problems = expand_paths(paths)
+    files, problems = expand_paths(paths, real_paths)
     for problem in problems:
         run.error(f"{display_path(problem.path)}: error: {problem.message}")
     return files
 
 
-def _scan_one(path: str, schemas: tuple[str, ...], run: _Run) -> _Scanned | None:
-    """Read and scan one file; report an unreadable or invalid one on stderr and return ``None``."""
+def _scan_one(path: str, schemas: tuple[str, ...], run: _Run, *, with_digest: bool = False) -> _Scanned | None:
+    """Read and scan one file; report an unreadable or invalid one on stderr and return ``None``.
+
+    ``with_digest``: also hash the bytes read (``fix`` re-checks the file against it before replacing it).
+    """
     display = display_path(path)
     try:
-        source = read_source(path)
+        source = read_source(path, with_digest=with_digest)
     except InputError as error:
         run.error(f"{display}: error: {error}")
         return None
@@ -323,6 +328,18 @@ def check(
     sys.exit(EXIT_FINDINGS if run.failing_findings else EXIT_OK)
 
 
+class _Fixed(NamedTuple):
+    """What writing one fixed file needs, and no more: its findings are gone by then (memory).
+
+    ``deletions`` is flat (``start0, end0, start1, end1, ...``), 16 bytes a deletion in an ``array``.
+    """
+
+    source: SourceFile
+    display: str
+    deletions: Sequence[int]
+    removed: int
+
+
 class _Written(NamedTuple):
     """One file ``fix`` changed: its outcome is known once its write finished."""
 
@@ -346,14 +363,14 @@ class _Writer:
         self._folders: list[str] = []
         self.written: list[_Written] = []
 
-    def submit(self, scanned: _Scanned, data: bytes, removed: int) -> None:
+    def submit(self, fixed: _Fixed) -> None:
         if not self._parallel:
             try:
                 outcome: Future[str] | BaseException | None = None
-                self._folders.append(self.replacer.replace(scanned.source, data))
+                self._folders.append(self._replace_now(fixed))
             except (ChangedOnDisk, OSError) as error:
                 outcome = error
-            self.written.append(_Written(scanned.display, removed, outcome))
+            self.written.append(_Written(fixed.display, fixed.removed, outcome))
             return
         if self._pool is None:
             import threading
@@ -362,14 +379,18 @@ class _Writer:
             self._pool = ThreadPoolExecutor(max_workers=WRITE_THREADS)
             self._slots = threading.BoundedSemaphore(MAX_PENDING_WRITES)
         self._slots.acquire()
-        future = self._pool.submit(self._replace, scanned.source, data)
-        self.written.append(_Written(scanned.display, removed, future))
+        future = self._pool.submit(self._replace, fixed)
+        self.written.append(_Written(fixed.display, fixed.removed, future))
 
-    def _replace(self, source: SourceFile, data: bytes) -> str:
+    def _replace(self, fixed: _Fixed) -> str:
         try:
-            return self.replacer.replace(source, data)
+            return self._replace_now(fixed)
         finally:
             self._slots.release()
+
+    def _replace_now(self, fixed: _Fixed) -> str:
+        """The fixed bytes go to the temporary file block by block, encoded as they are written."""
+        return self.replacer.replace(fixed.source, encoded_without(fixed.source, fixed.deletions))
 
     def finish(self) -> list[tuple[_Written, BaseException | None]]:
         """Wait for every write, sync each folder once, and pair each file with its error (or ``None``)."""
@@ -463,20 +484,16 @@ def fix(
     run = _Run()
     rich = _show_source(show_source)
     style = _style(color, rich)
-    files = _inputs(paths, run)
     replacer = Replacer()
+    files = _inputs(paths, run, replacer.real_paths)
     writer = _Writer(replacer, parallel=len(files) > 1)
     with _cleaned_up_on_signals(replacer):
         if not diff:
-            _remove_stale_temporaries(files)
+            _remove_stale_temporaries(files, replacer.real_paths)
         for path in files:
-            scanned = _scan_one(path, forbidden, run)
-            if scanned is None:
-                continue
-            mentions.note(scanned.source.text)
-            _fix_one(scanned, diff, verbose, writer, run)
-            hazards = [finding for finding in scanned.findings if not finding.fixable]
-            _print_findings(scanned, hazards, "text", rich, style, run)
+            fixed = _scan_and_fix(path, forbidden, diff, verbose, mentions, _Output(rich, style), run)
+            if fixed is not None:
+                writer.submit(fixed)
         results = writer.finish()
     _report_written(results, run)
     mentions.warn(run.files)
@@ -485,39 +502,73 @@ def fix(
     sys.exit(EXIT_FINDINGS if run.changed or run.failing_findings else EXIT_OK)
 
 
-def _remove_stale_temporaries(files: Sequence[str]) -> None:
+class _Output(NamedTuple):
+    """How ``fix`` shows the findings it cannot fix."""
+
+    rich: bool
+    style: Style
+
+
+def _scan_and_fix(
+    path: str, schemas: tuple[str, ...], diff: bool, verbose: bool, mentions: _MentionTracker, output: _Output, run: _Run
+) -> _Fixed | None:
+    """Scan one file, report what fix leaves, and return what writing it needs (``None``: nothing to write).
+
+    The findings die with this call: a file waiting to be written holds its text and its deletions only.
+    """
+    scanned = _scan_one(path, schemas, run, with_digest=not diff)
+    if scanned is None:
+        return None
+    mentions.note(scanned.source.text)
+    fixed = _fix_one(scanned, diff, verbose, run)
+    hazards = [finding for finding in scanned.findings if not finding.fixable]
+    _print_findings(scanned, hazards, "text", output.rich, output.style, run)
+    return fixed
+
+
+def _remove_stale_temporaries(files: Sequence[str], real_paths: RealPaths) -> None:
     """Temporary files of earlier, killed runs in the folders ``fix`` may write to: gone, each said in one line."""
-    folders = {os.path.dirname(os.path.realpath(path)) for path in files}
+    folders = {os.path.dirname(real_paths.resolve(path)) for path in files}
     for path in remove_stale_temporaries(folders):
         _error(f"note: removed {display_path(path)}, left behind by an interrupted earlier run")
 
 
-def _fix_one(scanned: _Scanned, diff: bool, verbose: bool, writer: _Writer, run: _Run) -> None:
+def _fix_one(scanned: _Scanned, diff: bool, verbose: bool, run: _Run) -> _Fixed | None:
+    """What to write for one file (``None`` when nothing changes, or with ``--diff``, which prints the change)."""
     spans = fix_spans(scanned.findings)
     if not spans:
-        return
+        return None
     run.changed += 1
-    fixed = _fixed_text(scanned, spans, diff, verbose)
-    if fixed is not None:
-        removed = sum(1 for finding in scanned.findings if finding.fixable)
-        writer.submit(scanned, scanned.source.encode(fixed), removed)
-
-
-def _fixed_text(scanned: _Scanned, spans: list[tuple[int, int]], diff: bool, verbose: bool) -> str | None:
-    """The fixed text of one file (``None`` with ``--diff``, which prints the change instead)."""
-    source = scanned.source
-    fixed = apply_deletions(source.text, spans)
     if verbose:
-        index = LineIndex(source.text)
-        for finding in scanned.findings:
-            if finding.fixable:
-                line, column = index.position(finding.start)
-                removed = "".join(source.text[a:b] for a, b in finding.deletions)
-                click.echo(f"{scanned.display}:{line}:{column}: removed {display_path(removed)}")
-    if not diff:
-        return fixed
+        _list_removed(scanned)
+    if diff:
+        _print_diff(scanned, spans)
+        return None
+    from array import array
+    from itertools import chain
+
+    deletions = array("q", chain.from_iterable(spans))
+    removed = sum(1 for finding in scanned.findings if finding.fixable)
+    return _Fixed(scanned.source, scanned.display, deletions, removed)
+
+
+def _list_removed(scanned: _Scanned) -> None:
+    """``--verbose``: one line per removed qualifier."""
+    source = scanned.source
+    index = LineIndex(source.text)
+    for finding in scanned.findings:
+        if finding.fixable:
+            line, column = index.position(finding.start)
+            removed = "".join(source.text[a:b] for a, b in finding.deletions)
+            click.echo(f"{scanned.display}:{line}:{column}: removed {display_path(removed)}")
+
+
+def _print_diff(scanned: _Scanned, spans: list[tuple[int, int]]) -> None:
+    """``--diff``: the change as a unified diff, nothing written."""
     import difflib
 
+    source = scanned.source
+    fixed = apply_deletions(source.text, spans)
     lines = difflib.unified_diff(
         source.text.splitlines(keepends=True),
         fixed.splitlines(keepends=True),
@@ -525,7 +576,6 @@ def _fixed_text(scanned: _Scanned, spans: list[tuple[int, int]], diff: bool, ver
         tofile=f"b/{scanned.display}",
     )
     click.echo("".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines), nl=False)
-    return None
 
 
 def _report_written(results: list[tuple[_Written, BaseException | None]], run: _Run) -> None:
