@@ -650,11 +650,11 @@ def journal_problems(sql_files: Iterable[str]) -> list[str]:
 
 
 def _journal_tags(journal: str) -> list[str] | None:
-    import json
-
     try:
         if not os.path.isfile(journal) or os.path.getsize(journal) > _MAX_JOURNAL_BYTES:
             return None
+        import json  # only where there is a journal: json costs a check about 1 ms to import
+
         with open(journal, "rb") as handle:
             document = json.loads(handle.read().decode("utf-8"))
     except (OSError, ValueError, RecursionError):
