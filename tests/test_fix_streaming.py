@@ -168,3 +168,16 @@ def test_real_paths_resolve_as_realpath_does(tmp_path: Path, monkeypatch: pytest
         str(tmp_path / "linked") + "/",
     ]:
         assert resolver.resolve(path) == os.path.realpath(path), path
+
+
+def test_one_file_named_several_ways_is_fixed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "a.sql").write_text('DROP VIEW "public"."v";\n')
+    (tmp_path / "linked").symlink_to(real)
+    (real / "alias.sql").symlink_to("a.sql")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run("fix", "real/a.sql", "linked/a.sql", "./real/../real/a.sql", "real/alias.sql", "real")
+    assert (code, err) == (1, "")
+    assert out == "fixed real/a.sql: removed 1 hardcoded schema qualifier\n"
+    assert (real / "a.sql").read_text() == 'DROP VIEW "v";\n' and (real / "alias.sql").is_symlink()
