@@ -181,3 +181,29 @@ def test_one_file_named_several_ways_is_fixed_once(tmp_path: Path, monkeypatch: 
     assert (code, err) == (1, "")
     assert out == "fixed real/a.sql: removed 1 hardcoded schema qualifier\n"
     assert (real / "a.sql").read_text() == 'DROP VIEW "v";\n' and (real / "alias.sql").is_symlink()
+
+
+def test_waiting_files_are_bounded_by_their_size_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files waiting to be written hold their texts: past MAX_PENDING_CHARS the scan waits for the writes.
+
+    With room for fewer characters than one file, a file waits alone: file k is on disk before file k + 2
+    is even scanned (memory stays bounded by the largest file, not by 32 of them).
+    """
+    sql = 'CREATE TYPE "public"."status" AS ENUM(\'a\');\n'
+    paths = [tmp_path / f"{index:04d}.sql" for index in range(6)]
+    for path in paths:
+        path.write_text(sql)
+    monkeypatch.setattr(cli, "MAX_PENDING_CHARS", 1)
+    real = cli.analyze
+    seen_on_disk: list[list[str]] = []
+
+    def find(text: str, schemas: tuple[str, ...]) -> list[object]:
+        seen_on_disk.append([path.read_text() for path in paths])
+        return real(text, schemas)
+
+    monkeypatch.setattr(cli, "analyze", find)
+    assert run("fix", *map(str, paths))[0] == 1
+    fixed = 'CREATE TYPE "status" AS ENUM(\'a\');\n'
+    for scan, contents in enumerate(seen_on_disk):
+        assert contents[: max(0, scan - 1)] == [fixed] * max(0, scan - 1)
+    assert [path.read_text() for path in paths] == [fixed] * 6

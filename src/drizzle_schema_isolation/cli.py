@@ -67,9 +67,12 @@ LAZY_COMMANDS = {
 #: Signals after which ``fix`` removes its temporary files and exits with 128 + the signal number: every
 #: catchable signal whose default action ends the process and that people or tools send (not SIGKILL).
 CLEANUP_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM")
-#: Files ``fix`` writes in parallel (overlapping their fsyncs) and files it holds in memory waiting to be written.
+#: Files ``fix`` writes in parallel (overlapping their fsyncs) and files it holds in memory waiting to be written:
+#: at most this many, and at most this many characters of their texts together (a bigger file waits alone), so
+#: that memory stays bounded by the largest file, not by the sum of the files.
 WRITE_THREADS = 8
 MAX_PENDING_WRITES = 32
+MAX_PENDING_CHARS = 1 << 25
 
 
 def _version_option() -> Callable[[Any], Any]:
@@ -352,14 +355,17 @@ class _Writer:
     """Writes fixed files while later files are still being scanned, so each is written soon after it was read.
 
     Writes overlap on a few threads (most of their time is fsync); at most ``MAX_PENDING_WRITES`` files
-    wait in memory. A single file is written inline, without starting threads.
+    and ``MAX_PENDING_CHARS`` characters wait in memory. A single file is written inline, without
+    starting threads.
     """
 
     def __init__(self, replacer: Replacer, parallel: bool) -> None:
         self.replacer = replacer
         self._parallel = parallel
         self._pool: ThreadPoolExecutor | None = None
-        self._slots: Any = None
+        self._room: Any = None  # a threading.Condition guarding the two counts below
+        self._pending = 0
+        self._pending_chars = 0
         self._folders: list[str] = []
         self.written: list[_Written] = []
 
@@ -377,16 +383,29 @@ class _Writer:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(max_workers=WRITE_THREADS)
-            self._slots = threading.BoundedSemaphore(MAX_PENDING_WRITES)
-        self._slots.acquire()
+            self._room = threading.Condition()
+        self._wait_for_room(len(fixed.source.text))
         future = self._pool.submit(self._replace, fixed)
         self.written.append(_Written(fixed.display, fixed.removed, future))
+
+    def _wait_for_room(self, chars: int) -> None:
+        """Block until this file fits within the limits; when nothing is pending, any file fits."""
+        with self._room:
+            while self._pending and (
+                self._pending >= MAX_PENDING_WRITES or self._pending_chars + chars > MAX_PENDING_CHARS
+            ):
+                self._room.wait()
+            self._pending += 1
+            self._pending_chars += chars
 
     def _replace(self, fixed: _Fixed) -> str:
         try:
             return self._replace_now(fixed)
         finally:
-            self._slots.release()
+            with self._room:
+                self._pending -= 1
+                self._pending_chars -= len(fixed.source.text)
+                self._room.notify_all()
 
     def _replace_now(self, fixed: _Fixed) -> str:
         """The fixed bytes go to the temporary file block by block, encoded as they are written."""
