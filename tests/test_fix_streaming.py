@@ -207,3 +207,20 @@ def test_waiting_files_are_bounded_by_their_size_too(tmp_path: Path, monkeypatch
     for scan, contents in enumerate(seen_on_disk):
         assert contents[: max(0, scan - 1)] == [fixed] * max(0, scan - 1)
     assert [path.read_text() for path in paths] == [fixed] * 6
+
+
+@pytest.mark.parametrize("verb", ["check", "fix"])
+def test_an_unreadable_file_is_one_error_line_not_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verb: str
+) -> None:
+    """click's Path(readable=True) refused the whole run before reading anything ("Path ... is not readable").
+
+    Simulated with access() saying no (the tests may run as root, who reads any file): the files are
+    still read, and only a file that really cannot be read gets its own one-line error.
+    """
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    sql = tmp_path / "a.sql"
+    sql.write_text('DROP VIEW "public"."v";\n')
+    code, out, err = run(verb, str(sql))
+    assert (code, err) == (1, "")
+    assert "SI01" in out or "fixed" in out

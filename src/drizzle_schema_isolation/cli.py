@@ -264,6 +264,10 @@ def _print_findings(
             click.echo(plain_line(item))
 
 
+#: ``readable=False``: an unreadable file is reported on its own line like any other bad input, not turned into
+#: a usage error that stops the whole run before the other files are checked (and no ``access()`` call per file).
+_PATHS = click.Path(readable=False)
+
 _format_option = click.option(
     "--format",
     "output_format",
@@ -287,7 +291,7 @@ _color_option = click.option(
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(), required=True)
+@click.argument("paths", nargs=-1, type=_PATHS, required=True)
 @_forbidden_schemas_option
 @_format_option
 @_source_option
@@ -476,7 +480,7 @@ def _cleaned_up_on_signals(replacer: Replacer) -> Iterator[None]:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(), required=True)
+@click.argument("paths", nargs=-1, type=_PATHS, required=True)
 @_forbidden_schemas_option
 @click.option("--diff", is_flag=True, help="Print a unified diff of the changes instead of writing files.")
 @click.option("-v", "--verbose", is_flag=True, help="List every removed qualifier.")
