@@ -156,14 +156,15 @@ def expand_paths(paths: Iterable[str], real_paths: RealPaths | None = None) -> t
     problems: list[PathProblem] = []
     seen: set[str] = set()
     for raw in paths:
-        if _is_folder(raw):
+        status = _status(raw)
+        if status is not None and stat.S_ISDIR(status.st_mode):
             unreadable: list[PathProblem] = []
             found = sorted(_sql_files_under(raw, unreadable))
             problems.extend(unreadable)
             if not found and not unreadable:
                 problems.append(PathProblem(raw, "no *.sql files in this folder"))
             candidates = found
-        elif not os.path.lexists(raw):
+        elif status is None and not os.path.lexists(raw):
             problems.append(PathProblem(raw, "no such file or folder"))
             continue
         elif not is_sql_name(raw):
@@ -179,11 +180,12 @@ def expand_paths(paths: Iterable[str], real_paths: RealPaths | None = None) -> t
     return files, problems
 
 
-def _is_folder(path: str) -> bool:
+def _status(path: str) -> os.stat_result | None:
+    """``os.stat`` (symlinks followed), or ``None`` when there is nothing there to see."""
     try:
-        return stat.S_ISDIR(os.stat(path).st_mode)
+        return os.stat(path)
     except (OSError, ValueError):
-        return False
+        return None
 
 
 def _sql_files_under(folder: str, problems: list[PathProblem]) -> Iterator[str]:
@@ -401,18 +403,26 @@ class Replacer:
 
 
 class RealPaths:
-    """``os.path.realpath`` for many files in few folders: each folder is resolved once.
+    """``os.path.realpath`` for many files in few folders: each folder is resolved once, each path once.
 
     ``realpath`` checks every component of a path with ``lstat``; for 2,000 files six folders deep that
-    was most of ``fix``'s system calls. A file that is itself a symlink is resolved in full. A folder
-    renamed meanwhile can only make the result name another file, which the pre-rename re-check (same
-    inode) then refuses. Thread-safe (a lost race resolves a folder twice, with the same answer).
+    was most of ``fix``'s system calls (it resolved each file three times). A file that is itself a
+    symlink is resolved in full. A folder renamed or a symlink changed meanwhile can only make the
+    remembered answer name another file than the one read, which the pre-rename re-check (same inode)
+    then refuses. Thread-safe (a lost race resolves a path twice, with the same answer).
     """
 
     def __init__(self) -> None:
         self._folders: dict[str, str] = {}
+        self._paths: dict[str, str] = {}
 
     def resolve(self, path: str) -> str:
+        known = self._paths.get(path)
+        if known is None:
+            known = self._paths[path] = self._resolve(path)
+        return known
+
+    def _resolve(self, path: str) -> str:
         folder, name = os.path.split(path)
         if name in ("", ".", ".."):
             return os.path.realpath(path)
