@@ -11,8 +11,11 @@ Each row also gives the median user and system CPU time of the measured process:
 the wall time of `sed -i` swings with the disk (it is almost all system time, creating and renaming
 files), and the CPU columns show which part of a difference is ours.
 
-Run: `.venv/bin/python benchmarks/bench_fix.py [--files 2000] [--repeat 5]`. Not a test: it asserts
-nothing about wall-clock time, it prints a Markdown table for the README.
+`--also SRC` adds a row for `fix` run from another source tree (e.g. the previous commit's `src`, from
+`git archive`), measured in the same rounds: a before/after comparison that the disk's swings cannot skew.
+
+Run: `.venv/bin/python benchmarks/bench_fix.py [--files 2000] [--repeat 5] [--also OTHER/src]`. Not a test:
+it asserts nothing about wall-clock time, it prints a Markdown table for the README.
 """
 
 from __future__ import annotations
@@ -126,6 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--also", metavar="SRC", help="also time `fix` with PYTHONPATH=SRC, in the same rounds")
     args = parser.parse_args()
 
     texts = fixture_texts()
@@ -146,9 +150,16 @@ def main() -> None:
             files = [str(p) for p in sorted(copy.rglob("*.sql"))]  # as pre-commit passes them
             return [str(SCRIPT), "fix", *files]
 
+        def other(copy: Path) -> list[str]:
+            return ["env", f"PYTHONPATH={args.also}", *ours(copy)]
+
+        commands = {"sed": sed, "naive": naive, "ours": ours}
+        if args.also:
+            commands["other"] = other
+
         subprocess.run([str(SCRIPT), "check", one_file], check=False, capture_output=True, env=ENV)  # byte code
         load_before = os.getloadavg()
-        tree = timed({"sed": sed, "naive": naive, "ours": ours}, pristine, args.repeat)
+        tree = timed(commands, pristine, args.repeat)
         sed_time, naive_time, fix_time = tree["sed"], tree["naive"], tree["ours"]
         click_time = timed_plain([sys.executable, "-c", "import click"], args.repeat * 4)
         check_time = timed_plain([str(SCRIPT), "check", one_file], args.repeat * 4)
@@ -161,6 +172,8 @@ def main() -> None:
     print(row("`sed -i 's/\"public\"\\.//g'` (baseline)", sed_time, sed_time))
     print(row("naive Python `str.replace` loop", naive_time, sed_time))
     print(row("`drizzle-schema-isolation fix`", fix_time, sed_time, "≤ 3× sed"))
+    if args.also:
+        print(row(f"`fix` from {args.also}", tree["other"], sed_time))
     print(row('`python -c "import click"` (baseline)', click_time, click_time))
     print(row("`drizzle-schema-isolation check` one file", check_time, click_time, "≤ 1.5×"))
 
