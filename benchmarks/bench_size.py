@@ -56,9 +56,10 @@ print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)
 PLAN = """
 import json, os, resource, sys, time
 mode, folder = sys.argv[1], sys.argv[2]
-if mode != "baseline":
+if mode in ("read", "status"):  # each mode imports only what it uses (psycopg would add to the peak)
     from drizzle_schema_isolation.runtime.folders import read_folder
     from drizzle_schema_isolation.runtime.plan import Recorded, plan
+if mode == "dry-run":
     from drizzle_schema_isolation.runtime.apply import apply_migrations
 start = time.perf_counter()
 if mode == "baseline":  # what drizzle's migrator reads: the journal (or the listing) and every migration file
