@@ -7,14 +7,22 @@ measured in the same run, so the numbers mean something on any machine:
   versus `sed -i 's/"public"\\.//g'` and a naive Python `str.replace` loop on identical copies;
 * `check` on one file versus `python -c "import click"` (the floor for any click program).
 
-Run: `.venv/bin/python benchmarks/bench_fix.py [--files 2000] [--repeat 5]`. Not a test: it asserts
-nothing about wall-clock time, it prints a Markdown table for the README.
+Each row also gives the median user and system CPU time of the measured process: on a shared machine
+the wall time of `sed -i` swings with the disk (it is almost all system time, creating and renaming
+files), and the CPU columns show which part of a difference is ours.
+
+`--also SRC` adds a row for `fix` run from another source tree (e.g. the previous commit's `src`, from
+`git archive`), measured in the same rounds: a before/after comparison that the disk's swings cannot skew.
+
+Run: `.venv/bin/python benchmarks/bench_fix.py [--files 2000] [--repeat 5] [--also OTHER/src]`. Not a test:
+it asserts nothing about wall-clock time, it prints a Markdown table for the README.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -23,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [ROOT / "tests" / "fixtures" / "drizzle-kit", ROOT / "examples"]
@@ -64,34 +73,63 @@ def build_tree(target: Path, files: int, texts: list[str]) -> int:
     return size
 
 
-def timed(command: Callable[[Path], list[str]], pristine: Path, repeat: int) -> float:
-    """Median seconds of ``command`` over ``repeat`` fresh copies of ``pristine``."""
-    samples = []
-    for _ in range(repeat):
-        with tempfile.TemporaryDirectory() as scratch:
-            copy = Path(scratch) / "tree"
-            shutil.copytree(pristine, copy)
-            argv = command(copy)
-            start = time.perf_counter()
-            subprocess.run(argv, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
-            samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+class Sample(NamedTuple):
+    """Wall, user CPU and system CPU seconds of one process (medians, for a series)."""
+
+    wall: float
+    user: float
+    system: float
+
+    @classmethod
+    def median(cls, samples: list[Sample]) -> Sample:
+        return cls(*(statistics.median(values) for values in zip(*samples, strict=True)))
 
 
-def timed_plain(argv: list[str], repeat: int) -> float:
-    subprocess.run(argv, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)  # warm-up
-    samples = []
+def run_once(argv: list[str]) -> Sample:
+    """Run ``argv`` and measure it; the CPU times are the child's, from ``RUSAGE_CHILDREN`` before and after."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return Sample(wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime)
+
+
+def timed(commands: dict[str, Callable[[Path], list[str]]], pristine: Path, repeat: int) -> dict[str, Sample]:
+    """Median times of each command over ``repeat`` rounds, each run on a fresh copy of ``pristine``.
+
+    The commands take turns within each round, so a change in the machine's load or in the disk's
+    speed during the benchmark weighs on all of them alike.
+    """
+    samples: dict[str, list[Sample]] = {name: [] for name in commands}
     for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(argv, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        for name, command in commands.items():
+            with tempfile.TemporaryDirectory() as scratch:
+                copy = Path(scratch) / "tree"
+                shutil.copytree(pristine, copy)
+                os.sync()  # the copy's dirty pages are not left for the measured command to write
+                samples[name].append(run_once(command(copy)))
+    return {name: Sample.median(series) for name, series in samples.items()}
+
+
+def timed_plain(argv: list[str], repeat: int) -> Sample:
+    run_once(argv)  # warm-up
+    return Sample.median([run_once(argv) for _ in range(repeat)])
+
+
+def row(label: str, sample: Sample, baseline: Sample, target: str = "") -> str:
+    ratio = sample.wall / baseline.wall
+    return (
+        f"| {label} | {sample.wall * 1000:.0f} ms | {ratio:.2f}× | {sample.user * 1000:.0f} ms | "
+        f"{sample.system * 1000:.0f} ms | {target} |"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--also", metavar="SRC", help="also time `fix` with PYTHONPATH=SRC, in the same rounds")
     args = parser.parse_args()
 
     texts = fixture_texts()
@@ -112,21 +150,32 @@ def main() -> None:
             files = [str(p) for p in sorted(copy.rglob("*.sql"))]  # as pre-commit passes them
             return [str(SCRIPT), "fix", *files]
 
+        def other(copy: Path) -> list[str]:
+            return ["env", f"PYTHONPATH={args.also}", *ours(copy)]
+
+        commands = {"sed": sed, "naive": naive, "ours": ours}
+        if args.also:
+            commands["other"] = other
+
         subprocess.run([str(SCRIPT), "check", one_file], check=False, capture_output=True, env=ENV)  # byte code
-        sed_time = timed(sed, pristine, args.repeat)
-        naive_time = timed(naive, pristine, args.repeat)
-        fix_time = timed(ours, pristine, args.repeat)
+        load_before = os.getloadavg()
+        tree = timed(commands, pristine, args.repeat)
+        sed_time, naive_time, fix_time = tree["sed"], tree["naive"], tree["ours"]
         click_time = timed_plain([sys.executable, "-c", "import click"], args.repeat * 4)
         check_time = timed_plain([str(SCRIPT), "check", one_file], args.repeat * 4)
+        load_after = os.getloadavg()
 
-    print(f"Tree: {args.files} files, {size / 1e6:.1f} MB; median of {args.repeat} runs (start-up: {args.repeat * 4}).\n")
-    print("| measurement | time | ratio | target |")
-    print("|---|---:|---:|---:|")
-    print(f"| `sed -i 's/\"public\"\\.//g'` (baseline) | {sed_time * 1000:.0f} ms | 1.00× | |")
-    print(f"| naive Python `str.replace` loop | {naive_time * 1000:.0f} ms | {naive_time / sed_time:.2f}× | |")
-    print(f"| `drizzle-schema-isolation fix` | {fix_time * 1000:.0f} ms | {fix_time / sed_time:.2f}× | ≤ 3× sed |")
-    print(f"| `python -c \"import click\"` (baseline) | {click_time * 1000:.0f} ms | 1.00× | |")
-    print(f"| `drizzle-schema-isolation check` one file | {check_time * 1000:.0f} ms | {check_time / click_time:.2f}× | ≤ 1.5× |")
+    print(f"Tree: {args.files} files, {size / 1e6:.1f} MB; median of {args.repeat} runs (start-up: {args.repeat * 4}); "
+          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after.\n")
+    print("| measurement | time | ratio | user CPU | system CPU | target |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(row("`sed -i 's/\"public\"\\.//g'` (baseline)", sed_time, sed_time))
+    print(row("naive Python `str.replace` loop", naive_time, sed_time))
+    print(row("`drizzle-schema-isolation fix`", fix_time, sed_time, "≤ 3× sed"))
+    if args.also:
+        print(row(f"`fix` from {args.also}", tree["other"], sed_time))
+    print(row('`python -c "import click"` (baseline)', click_time, click_time))
+    print(row("`drizzle-schema-isolation check` one file", check_time, click_time, "≤ 1.5×"))
 
 
 if __name__ == "__main__":

@@ -24,13 +24,15 @@ from drizzle_schema_isolation.core.finder import (
 )
 from drizzle_schema_isolation.core.findings import Finding
 from drizzle_schema_isolation.core.lexer import LexError
-from drizzle_schema_isolation.core.rewrite import LineIndex, apply_edits, fix_edits
+from drizzle_schema_isolation.core.rewrite import Edit, LineIndex, apply_edits, fix_edits
 from drizzle_schema_isolation.files import (
     ChangedOnDisk,
     InputError,
+    RealPaths,
     Replacer,
     SourceFile,
     display_path,
+    encoded_without,
     expand_paths,
     journal_problems,
     read_source,
@@ -65,9 +67,12 @@ LAZY_COMMANDS = {
 #: Signals after which ``fix`` removes its temporary files and exits with 128 + the signal number: every
 #: catchable signal whose default action ends the process and that people or tools send (not SIGKILL).
 CLEANUP_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM")
-#: Files ``fix`` writes in parallel (overlapping their fsyncs) and files it holds in memory waiting to be written.
+#: Files ``fix`` writes in parallel (overlapping their fsyncs) and files it holds in memory waiting to be written:
+#: at most this many, and at most this many characters of their texts together (a bigger file waits alone), so
+#: that memory stays bounded by the largest file, not by the sum of the files.
 WRITE_THREADS = 8
 MAX_PENDING_WRITES = 32
+MAX_PENDING_CHARS = 1 << 25
 
 
 def _version_option() -> Callable[[Any], Any]:
@@ -195,19 +200,22 @@ def warn_mistyped_case(schemas: Sequence[str]) -> None:
             )
 
 
-def _inputs(paths: Sequence[str], run: _Run) -> list[str]:
+def _inputs(paths: Sequence[str], run: _Run, real_paths: RealPaths | None = None) -> list[str]:
     """The files to process; problems with the given paths are reported and counted."""
-    files, problems = expand_paths(paths)
+    files, problems = expand_paths(paths, real_paths)
     for problem in problems:
         run.error(f"{display_path(problem.path)}: error: {problem.message}")
     return files
 
 
-def _scan_one(path: str, schemas: tuple[str, ...], run: _Run) -> _Scanned | None:
-    """Read and scan one file; report an unreadable or invalid one on stderr and return ``None``."""
+def _scan_one(path: str, schemas: tuple[str, ...], run: _Run, *, with_digest: bool = False) -> _Scanned | None:
+    """Read and scan one file; report an unreadable or invalid one on stderr and return ``None``.
+
+    ``with_digest``: also hash the bytes read (``fix`` re-checks the file against it before replacing it).
+    """
     display = display_path(path)
     try:
-        source = read_source(path)
+        source = read_source(path, with_digest=with_digest)
     except InputError as error:
         run.error(f"{display}: error: {error}")
         return None
@@ -256,6 +264,10 @@ def _print_findings(
             click.echo(plain_line(item))
 
 
+#: ``readable=False``: an unreadable file is reported on its own line like any other bad input, not turned into
+#: a usage error that stops the whole run before the other files are checked (and no ``access()`` call per file).
+_PATHS = click.Path(readable=False)
+
 _format_option = click.option(
     "--format",
     "output_format",
@@ -279,7 +291,7 @@ _color_option = click.option(
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(), required=True)
+@click.argument("paths", nargs=-1, type=_PATHS, required=True)
 @_forbidden_schemas_option
 @_format_option
 @_source_option
@@ -323,6 +335,21 @@ def check(
     sys.exit(EXIT_FINDINGS if run.failing_findings else EXIT_OK)
 
 
+class _Fixed(NamedTuple):
+    """What writing one fixed file needs, and no more: its findings are gone by then (memory).
+
+    ``deletions`` is flat (``start0, end0, start1, end1, ...``), 16 bytes a deletion in an ``array``;
+    ``replacements`` gives the text that takes the place of a span, by its start (``--unsafe-fixes``).
+    """
+
+    source: SourceFile
+    display: str
+    deletions: Sequence[int]
+    removed: int
+    replacements: dict[int, str]
+    rewritten: int
+
+
 class _Written(NamedTuple):
     """One file ``fix`` changed: its outcome is known once its write finished."""
 
@@ -336,41 +363,63 @@ class _Writer:
     """Writes fixed files while later files are still being scanned, so each is written soon after it was read.
 
     Writes overlap on a few threads (most of their time is fsync); at most ``MAX_PENDING_WRITES`` files
-    wait in memory. A single file is written inline, without starting threads.
+    and ``MAX_PENDING_CHARS`` characters wait in memory. A single file is written inline, without
+    starting threads.
     """
 
     def __init__(self, replacer: Replacer, parallel: bool) -> None:
         self.replacer = replacer
         self._parallel = parallel
         self._pool: ThreadPoolExecutor | None = None
-        self._slots: Any = None
+        self._room: Any = None  # a threading.Condition guarding the two counts below
+        self._pending = 0
+        self._pending_chars = 0
         self._folders: list[str] = []
         self.written: list[_Written] = []
 
-    def submit(self, scanned: _Scanned, data: bytes, removed: int, rewritten: int) -> None:
+    def submit(self, fixed: _Fixed) -> None:
         if not self._parallel:
             try:
                 outcome: Future[str] | BaseException | None = None
-                self._folders.append(self.replacer.replace(scanned.source, data))
+                self._folders.append(self._replace_now(fixed))
             except (ChangedOnDisk, OSError) as error:
                 outcome = error
-            self.written.append(_Written(scanned.display, removed, rewritten, outcome))
+            self.written.append(_Written(fixed.display, fixed.removed, fixed.rewritten, outcome))
             return
         if self._pool is None:
             import threading
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(max_workers=WRITE_THREADS)
-            self._slots = threading.BoundedSemaphore(MAX_PENDING_WRITES)
-        self._slots.acquire()
-        future = self._pool.submit(self._replace, scanned.source, data)
-        self.written.append(_Written(scanned.display, removed, rewritten, future))
+            self._room = threading.Condition()
+        self._wait_for_room(len(fixed.source.text))
+        future = self._pool.submit(self._replace, fixed)
+        self.written.append(_Written(fixed.display, fixed.removed, fixed.rewritten, future))
 
-    def _replace(self, source: SourceFile, data: bytes) -> str:
+    def _wait_for_room(self, chars: int) -> None:
+        """Block until this file fits within the limits; when nothing is pending, any file fits."""
+        with self._room:
+            while self._pending and (
+                self._pending >= MAX_PENDING_WRITES or self._pending_chars + chars > MAX_PENDING_CHARS
+            ):
+                self._room.wait()
+            self._pending += 1
+            self._pending_chars += chars
+
+    def _replace(self, fixed: _Fixed) -> str:
         try:
-            return self.replacer.replace(source, data)
+            return self._replace_now(fixed)
         finally:
-            self._slots.release()
+            with self._room:
+                self._pending -= 1
+                self._pending_chars -= len(fixed.source.text)
+                self._room.notify_all()
+
+    def _replace_now(self, fixed: _Fixed) -> str:
+        """The fixed bytes go to the temporary file block by block, encoded as they are written."""
+        return self.replacer.replace(
+            fixed.source, encoded_without(fixed.source, fixed.deletions, fixed.replacements)
+        )
 
     def finish(self) -> list[tuple[_Written, BaseException | None]]:
         """Wait for every write, sync each folder once, and pair each file with its error (or ``None``)."""
@@ -437,7 +486,7 @@ def _cleaned_up_on_signals(replacer: Replacer) -> Iterator[None]:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(), required=True)
+@click.argument("paths", nargs=-1, type=_PATHS, required=True)
 @_forbidden_schemas_option
 @click.option("--diff", is_flag=True, help="Print a unified diff of the changes instead of writing files.")
 @click.option("-v", "--verbose", is_flag=True, help="List every removed qualifier.")
@@ -472,20 +521,17 @@ def fix(
     run = _Run()
     rich = _show_source(show_source)
     style = _style(color, rich)
-    files = _inputs(paths, run)
     replacer = Replacer()
+    files = _inputs(paths, run, replacer.real_paths)
     writer = _Writer(replacer, parallel=len(files) > 1)
+    output = _Output(rich, style)
     with _cleaned_up_on_signals(replacer):
         if not diff:
-            _remove_stale_temporaries(files)
+            _remove_stale_temporaries(files, replacer.real_paths)
         for path in files:
-            scanned = _scan_one(path, forbidden, run)
-            if scanned is None:
-                continue
-            mentions.note(scanned.source.text)
-            _fix_one(scanned, diff, verbose, unsafe_fixes, writer, run)
-            hazards = [f for f in scanned.findings if not f.fixable and not (unsafe_fixes and f.unsafe_fixable)]
-            _print_findings(scanned, hazards, "text", rich, style, run)
+            fixed = _scan_and_fix(path, forbidden, _Mode(diff, verbose, unsafe_fixes), mentions, output, run)
+            if fixed is not None:
+                writer.submit(fixed)
         results = writer.finish()
     _report_written(results, run)
     unsafe = sum(1 for item in run.located if item.finding.unsafe_fixable)
@@ -501,46 +547,89 @@ def fix(
     sys.exit(EXIT_FINDINGS if run.changed or run.failing_findings else EXIT_OK)
 
 
-def _remove_stale_temporaries(files: Sequence[str]) -> None:
+class _Output(NamedTuple):
+    """How ``fix`` shows the findings it cannot fix."""
+
+    rich: bool
+    style: Style
+
+
+class _Mode(NamedTuple):
+    """What ``fix`` was asked to do with each file."""
+
+    diff: bool
+    verbose: bool
+    unsafe: bool
+
+
+def _scan_and_fix(
+    path: str, schemas: tuple[str, ...], mode: _Mode, mentions: _MentionTracker, output: _Output, run: _Run
+) -> _Fixed | None:
+    """Scan one file, report what fix leaves, and return what writing it needs (``None``: nothing to write).
+
+    The findings die with this call: a file waiting to be written holds its text and its deletions only.
+    """
+    scanned = _scan_one(path, schemas, run, with_digest=not mode.diff)
+    if scanned is None:
+        return None
+    mentions.note(scanned.source.text)
+    fixed = _fix_one(scanned, mode, run)
+    hazards = [f for f in scanned.findings if not f.fixable and not (mode.unsafe and f.unsafe_fixable)]
+    _print_findings(scanned, hazards, "text", output.rich, output.style, run)
+    return fixed
+
+
+def _remove_stale_temporaries(files: Sequence[str], real_paths: RealPaths) -> None:
     """Temporary files of earlier, killed runs in the folders ``fix`` may write to: gone, each said in one line."""
-    folders = {os.path.dirname(os.path.realpath(path)) for path in files}
+    folders = {os.path.dirname(real_paths.resolve(path)) for path in files}
     for path in remove_stale_temporaries(folders):
         _error(f"note: removed {display_path(path)}, left behind by an interrupted earlier run")
 
 
-def _fix_one(scanned: _Scanned, diff: bool, verbose: bool, unsafe: bool, writer: _Writer, run: _Run) -> None:
-    edits = fix_edits(scanned.findings, unsafe)
+def _fix_one(scanned: _Scanned, mode: _Mode, run: _Run) -> _Fixed | None:
+    """What to write for one file (``None`` when nothing changes, or with ``--diff``, which prints the change)."""
+    edits = fix_edits(scanned.findings, mode.unsafe)
     if not edits:
-        return
+        return None
     run.changed += 1
-    fixed = _fixed_text(scanned, edits, diff, verbose, unsafe)
-    if fixed is not None:
-        removed = sum(1 for finding in scanned.findings if finding.fixable)
-        rewritten = sum(1 for finding in scanned.findings if unsafe and finding.unsafe_fixable)
-        writer.submit(scanned, scanned.source.encode(fixed), removed, rewritten)
+    if mode.verbose:
+        _list_changes(scanned, mode.unsafe)
+    if mode.diff:
+        _print_diff(scanned, edits)
+        return None
+    from array import array
+
+    spans = array("q")
+    for start, end, _ in edits:
+        spans.append(start)
+        spans.append(end)
+    replacements = {start: replacement for start, _, replacement in edits if replacement}
+    removed = sum(1 for finding in scanned.findings if finding.fixable)
+    rewritten = sum(1 for finding in scanned.findings if mode.unsafe and finding.unsafe_fixable)
+    return _Fixed(scanned.source, scanned.display, spans, removed, replacements, rewritten)
 
 
-def _fixed_text(
-    scanned: _Scanned, edits: list[tuple[int, int, str]], diff: bool, verbose: bool, unsafe: bool
-) -> str | None:
-    """The fixed text of one file (``None`` with ``--diff``, which prints the change instead)."""
+def _list_changes(scanned: _Scanned, unsafe: bool) -> None:
+    """``--verbose``: one line per removed qualifier (and per unsafe rewrite)."""
     source = scanned.source
-    fixed = apply_edits(source.text, edits)
-    if verbose:
-        index = LineIndex(source.text)
-        for finding in scanned.findings:
-            line, column = index.position(finding.start)
-            if finding.fixable:
-                removed = "".join(source.text[a:b] for a, b in finding.deletions)
-                click.echo(f"{scanned.display}:{line}:{column}: removed {display_path(removed)}")
-            elif unsafe and finding.unsafe_fixable:
-                for start, end, replacement in finding.unsafe_edits:
-                    shown = display_path(source.text[start:end])
-                    click.echo(f"{scanned.display}:{line}:{column}: replaced {shown} with {replacement} (unsafe fix)")
-    if not diff:
-        return fixed
+    index = LineIndex(source.text)
+    for finding in scanned.findings:
+        line, column = index.position(finding.start)
+        if finding.fixable:
+            removed = "".join(source.text[a:b] for a, b in finding.deletions)
+            click.echo(f"{scanned.display}:{line}:{column}: removed {display_path(removed)}")
+        elif unsafe and finding.unsafe_fixable:
+            for start, end, replacement in finding.unsafe_edits:
+                shown = display_path(source.text[start:end])
+                click.echo(f"{scanned.display}:{line}:{column}: replaced {shown} with {replacement} (unsafe fix)")
+
+
+def _print_diff(scanned: _Scanned, edits: list[Edit]) -> None:
+    """``--diff``: the change as a unified diff, nothing written."""
     import difflib
 
+    source = scanned.source
+    fixed = apply_edits(source.text, edits)
     lines = difflib.unified_diff(
         source.text.splitlines(keepends=True),
         fixed.splitlines(keepends=True),
@@ -548,7 +637,6 @@ def _fixed_text(
         tofile=f"b/{scanned.display}",
     )
     click.echo("".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines), nl=False)
-    return None
 
 
 def _report_written(results: list[tuple[_Written, BaseException | None]], run: _Run) -> None:

@@ -13,10 +13,11 @@ import re
 import stat
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 BOM = "\ufeff"
+_UTF8_BOM = BOM.encode("utf-8")
 #: Folders never searched when a directory is given (dependencies and VCS metadata).
 SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__"})
 #: File name endings accepted as SQL: what pre-commit's ``types: [sql]`` selects (identify tags ``.sql`` only).
@@ -89,12 +90,17 @@ class Stamp(NamedTuple):
 
 
 class SourceFile(NamedTuple):
-    """A decoded SQL file: ``text`` excludes the BOM, which ``encode`` puts back."""
+    """A decoded SQL file: ``text`` excludes the BOM, which ``encode`` puts back.
+
+    ``digest`` is the SHA-256 of the bytes as read (``fix`` asks for it): the pre-rename re-check compares
+    the file on disk with it, so no copy of the bytes is kept while the file is being fixed.
+    """
 
     path: str
     text: str
     has_bom: bool
     stamp: Stamp | None = None
+    digest: bytes | None = None
 
     def encode(self, text: str) -> bytes:
         """Bytes for ``text`` in this file's encoding (UTF-8, BOM as it was).
@@ -137,25 +143,28 @@ def is_sql_name(path: str) -> bool:
     return path.lower().endswith(SQL_SUFFIXES)
 
 
-def expand_paths(paths: Iterable[str]) -> tuple[list[str], list[PathProblem]]:
+def expand_paths(paths: Iterable[str], real_paths: RealPaths | None = None) -> tuple[list[str], list[PathProblem]]:
     """Files named directly, plus ``*.sql`` files under named folders, each once, in a stable order.
 
     A file named directly must end in ``.sql``: anything else (``schema.ts``) is a problem, not lexed as
     SQL. Paths stay strings (``os.path``, not ``pathlib``): importing pathlib costs a hook several
-    milliseconds on every commit.
+    milliseconds on every commit. Files are told apart by their real path (``real_paths`` resolves
+    each folder once).
     """
+    real_paths = real_paths or RealPaths()
     files: list[str] = []
     problems: list[PathProblem] = []
     seen: set[str] = set()
     for raw in paths:
-        if os.path.isdir(raw):
+        status = _status(raw)
+        if status is not None and stat.S_ISDIR(status.st_mode):
             unreadable: list[PathProblem] = []
             found = sorted(_sql_files_under(raw, unreadable))
             problems.extend(unreadable)
             if not found and not unreadable:
                 problems.append(PathProblem(raw, "no *.sql files in this folder"))
             candidates = found
-        elif not os.path.lexists(raw):
+        elif status is None and not os.path.lexists(raw):
             problems.append(PathProblem(raw, "no such file or folder"))
             continue
         elif not is_sql_name(raw):
@@ -164,11 +173,19 @@ def expand_paths(paths: Iterable[str]) -> tuple[list[str], list[PathProblem]]:
         else:
             candidates = [raw]
         for candidate in candidates:
-            key = os.path.realpath(candidate)
+            key = real_paths.resolve(candidate)
             if key not in seen:
                 seen.add(key)
                 files.append(candidate)
     return files, problems
+
+
+def _status(path: str) -> os.stat_result | None:
+    """``os.stat`` (symlinks followed), or ``None`` when there is nothing there to see."""
+    try:
+        return os.stat(path)
+    except (OSError, ValueError):
+        return None
 
 
 def _sql_files_under(folder: str, problems: list[PathProblem]) -> Iterator[str]:
@@ -189,15 +206,25 @@ def _reason(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def read_source(path: str) -> SourceFile:
+def read_source(path: str, *, with_digest: bool = False) -> SourceFile:
     """Read and decode ``path``; raise :class:`InputError` with a clear message if impossible.
 
     Only regular files are opened (a FIFO would block forever, ``/dev/zero`` never ends), with
     ``O_NONBLOCK`` in case one is swapped in between the check and the open, and only as many bytes as
-    the file had when opened are read.
+    the file had when opened are read. ``with_digest`` (``fix``) hashes the bytes as read; the bytes
+    themselves are dropped once decoded, so a file is held once, as text.
     """
     data, stamp = _read_regular(path)
-    return SourceFile(path, *decode_sql(data), stamp=stamp)
+    digest = _sha256(data) if with_digest else None
+    text, has_bom = decode_sql(data)
+    del data  # before the caller scans the text: the bytes and the text are never held for long together
+    return SourceFile(path, text, has_bom, stamp, digest)
+
+
+def _sha256(data: bytes) -> bytes:
+    import hashlib  # only fix needs it (about 2 ms of a check's start-up otherwise)
+
+    return hashlib.sha256(data).digest()
 
 
 def _read_regular(path: str) -> tuple[bytes, Stamp]:
@@ -258,13 +285,16 @@ def decode_sql(data: bytes) -> tuple[str, bool]:
         if guessed:
             raise InputError(f"encoded as {guessed} (convert to UTF-8)")
         raise InputError("looks like a binary file (contains NUL bytes), not SQL")
+    has_bom = data.startswith(_UTF8_BOM)
+    skipped = len(_UTF8_BOM) if has_bom else 0
     try:
-        text = data.decode("utf-8")
+        # Decoding a view past the BOM: slicing the text afterwards would copy the whole file once more.
+        text = str(memoryview(data)[skipped:], "utf-8")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise InputError(f"not valid UTF-8: byte 0x{data[error.start]:02x} at line {line}, byte offset {error.start}") from None
-    has_bom = text.startswith(BOM)
-    return (text[1:] if has_bom else text), has_bom
+        offset = error.start + skipped
+        line = data.count(b"\n", 0, offset) + 1
+        raise InputError(f"not valid UTF-8: byte 0x{data[offset]:02x} at line {line}, byte offset {offset}") from None
+    return text, has_bom
 
 
 def _nul_pattern_encoding(sample: bytes) -> str | None:
@@ -290,36 +320,40 @@ class Replacer:
 
     Each file goes through a temporary file in its own folder (written, flushed to disk, given the
     original mode, owner and group), is checked against what was read (same inode, size, mtime and
-    bytes) just before the rename, and is renamed over the original; a crash leaves either the old or
-    the new content. Every live temporary file is registered, so :meth:`abandon` (called from a signal
-    handler) can remove them all and stop any further rename. Thread-safe.
+    content hash) just before the rename, and is renamed over the original; a crash leaves either the
+    old or the new content. Every live temporary file is registered, so :meth:`abandon` (called from a
+    signal handler) can remove them all and stop any further rename. Thread-safe.
     """
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._live: set[str] = set()
         self._stopping = False
+        self.real_paths = RealPaths()
 
-    def replace(self, source: SourceFile, data: bytes) -> str:
-        """Replace ``source``'s file (or its symlink's target) with ``data``; return the target's folder.
+    def replace(self, source: SourceFile, content: bytes | Iterable[bytes]) -> str:
+        """Replace ``source``'s file (or its symlink's target) with ``content``; return the target's folder.
 
-        Raises :class:`ChangedOnDisk` when the file is no longer what was read, :class:`Interrupted`
-        after :meth:`abandon`, ``OSError`` when it cannot be written.
+        ``content`` is the new bytes, or an iterable of byte blocks written one after the other (so that
+        the new file never has to exist in memory as a whole). Raises :class:`ChangedOnDisk` when the
+        file is no longer what was read, :class:`Interrupted` after :meth:`abandon`, ``OSError`` when it
+        cannot be written.
         """
         if source.stamp is None:
             raise ValueError("replace() needs a SourceFile read by read_source()")
-        target = os.path.realpath(source.path)
+        target = self.real_paths.resolve(source.path)
         folder, name = os.path.split(target)
         temporary = os.path.join(folder, temporary_name(name))
         descriptor = self._create(temporary)
         try:
             try:
-                _write_all(descriptor, data)
+                for block in (content,) if isinstance(content, bytes) else content:
+                    _write_all(descriptor, block)
                 os.fsync(descriptor)
                 _keep_ownership_and_mode(descriptor, source.stamp)
             finally:
                 os.close(descriptor)
-            ensure_unchanged(target, source.encode(source.text), source.stamp)
+            ensure_unchanged(target, source.stamp, source.digest or text_digest(source))
             with self._lock:
                 if self._stopping:
                     raise Interrupted
@@ -368,10 +402,107 @@ class Replacer:
             self._live.discard(temporary)
 
 
+class RealPaths:
+    """``os.path.realpath`` for many files in few folders: each folder is resolved once, each path once.
+
+    ``realpath`` checks every component of a path with ``lstat``; for 2,000 files six folders deep that
+    was most of ``fix``'s system calls (it resolved each file three times). A file that is itself a
+    symlink is resolved in full. A folder renamed or a symlink changed meanwhile can only make the
+    remembered answer name another file than the one read, which the pre-rename re-check (same inode)
+    then refuses. Thread-safe (a lost race resolves a path twice, with the same answer).
+    """
+
+    def __init__(self) -> None:
+        self._folders: dict[str, str] = {}
+        self._paths: dict[str, str] = {}
+
+    def resolve(self, path: str) -> str:
+        known = self._paths.get(path)
+        if known is None:
+            known = self._paths[path] = self._resolve(path)
+        return known
+
+    def _resolve(self, path: str) -> str:
+        folder, name = os.path.split(path)
+        if name in ("", ".", ".."):
+            return os.path.realpath(path)
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return os.path.realpath(path)
+        except OSError:
+            return os.path.realpath(path)
+        real_folder = self._folders.get(folder)
+        if real_folder is None:
+            real_folder = self._folders[folder] = os.path.realpath(folder)
+        return os.path.join(real_folder, name)
+
+
 def temporary_name(name: str, pid: int | None = None) -> str:
     """``.<name>.dsi-<pid>-<random>.tmp``, with ``name`` shortened so the result fits in 255 bytes."""
     stem = os.fsdecode(os.fsencode(name)[:_TEMPORARY_STEM_BYTES])
     return f".{stem}.dsi-{os.getpid() if pid is None else pid}-{os.urandom(4).hex()}.tmp"
+
+
+#: Characters encoded at a time when a fixed file is written: memory stays a few MB whatever the file's size.
+ENCODE_BLOCK_CHARS = 1 << 20
+
+
+def encoded_without(
+    source: SourceFile, spans: Sequence[int], replacements: Mapping[int, str] | None = None
+) -> Iterator[bytes]:
+    """The bytes of ``source`` with the characters of ``spans`` deleted, in blocks of about
+    :data:`ENCODE_BLOCK_CHARS` characters: ``b"".join(...)`` equals ``source.encode(apply_deletions(...))``.
+
+    ``spans`` is flat (``start0, end0, start1, end1, ...``, sorted, not overlapping; an ``array("q")``
+    costs 16 bytes a deletion). A span whose start is in ``replacements`` is replaced by that text
+    instead of deleted (``fix --unsafe-fixes``; then the result equals ``apply_edits``). The fixed text
+    is never built whole: each piece between spans is sliced (in bounded slices), and the pieces are
+    encoded a block at a time. UTF-8 encodes each character on its own, so encoding piece by piece
+    yields exactly the bytes of encoding the whole.
+    """
+    if source.has_bom:
+        yield _UTF8_BOM
+    text = source.text
+    pieces: list[str] = []
+    pending = 0
+    position = 0
+    for index in range(0, len(spans) + 2, 2):
+        start, end = (spans[index], spans[index + 1]) if index < len(spans) else (len(text), len(text))
+        if start < position or end < start or end > len(text):
+            raise ValueError(f"deletion span ({start}, {end}) overlaps another or lies outside the text")
+        while position < start:
+            piece_end = min(start, position + ENCODE_BLOCK_CHARS - pending)
+            pieces.append(text[position:piece_end])
+            pending += piece_end - position
+            position = piece_end
+            if pending >= ENCODE_BLOCK_CHARS:
+                yield "".join(pieces).encode("utf-8", "surrogatepass")
+                pieces.clear()
+                pending = 0
+        if replacements and index < len(spans) and start in replacements:
+            pieces.append(replacements[start])
+            pending += len(replacements[start])
+            if pending >= ENCODE_BLOCK_CHARS:
+                yield "".join(pieces).encode("utf-8", "surrogatepass")
+                pieces.clear()
+                pending = 0
+        position = end
+    if pieces:
+        yield "".join(pieces).encode("utf-8", "surrogatepass")
+
+
+def text_digest(source: SourceFile) -> bytes:
+    """SHA-256 of the bytes ``source`` was decoded from, rebuilt from its text block by block.
+
+    For a :class:`SourceFile` read without ``with_digest``: strict UTF-8 decoding is lossless, so
+    this equals the hash of the bytes that were read.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    for block in encoded_without(source, ()):
+        digest.update(block)
+    return digest.digest()
 
 
 def _write_all(descriptor: int, data: bytes) -> None:
@@ -395,12 +526,19 @@ def _keep_ownership_and_mode(descriptor: int, stamp: Stamp) -> None:
     os.fchmod(descriptor, stamp.mode)
 
 
-def ensure_unchanged(target: str, original: bytes, stamp: Stamp) -> None:
+#: Bytes read at a time by the pre-rename re-check.
+_CHECK_BLOCK_BYTES = 1 << 20
+
+
+def ensure_unchanged(target: str, stamp: Stamp, digest: bytes) -> None:
     """Raise :class:`ChangedOnDisk` unless ``target`` is still the file, version and bytes that were read.
 
-    Size and mtime catch most edits cheaply; the byte comparison catches edits within the file
-    system's timestamp granularity that keep the size.
+    Size and mtime catch most edits cheaply; the content hash (``digest``, SHA-256 of the bytes read)
+    catches edits within the file system's timestamp granularity that keep the size. The file is
+    hashed block by block: nothing of it is kept.
     """
+    import hashlib
+
     try:
         descriptor = os.open(target, os.O_RDONLY | _NONBLOCK | _CLOEXEC | _NOCTTY)
     except FileNotFoundError:
@@ -409,7 +547,15 @@ def ensure_unchanged(target: str, original: bytes, stamp: Stamp) -> None:
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode) or not Stamp.of(status).same_version(stamp):
             raise ChangedOnDisk("changed on disk while fix was running")
-        if _read_exactly(descriptor, stamp.size + 1) != original:
+        current = hashlib.sha256()
+        remaining = stamp.size + 1  # one byte more: a file that grew is seen even if fstat raced the growth
+        while remaining > 0:
+            block = os.read(descriptor, min(remaining, _CHECK_BLOCK_BYTES))
+            if not block:
+                break
+            current.update(block)
+            remaining -= len(block)
+        if remaining != 1 or current.digest() != digest:
             raise ChangedOnDisk("changed on disk while fix was running")
     finally:
         os.close(descriptor)
@@ -525,11 +671,11 @@ def journal_problems(sql_files: Iterable[str]) -> list[str]:
 
 
 def _journal_tags(journal: str) -> list[str] | None:
-    import json
-
     try:
         if not os.path.isfile(journal) or os.path.getsize(journal) > _MAX_JOURNAL_BYTES:
             return None
+        import json  # only where there is a journal: json costs a check about 1 ms to import
+
         with open(journal, "rb") as handle:
             document = json.loads(handle.read().decode("utf-8"))
     except (OSError, ValueError, RecursionError):
