@@ -76,10 +76,10 @@ def _common_options(function: Any) -> Any:
 
 
 @click.command("apply")
-@click.argument("folder", required=False, type=click.Path(path_type=Path))
+@click.argument("folder", required=False, type=click.Path(readable=False, path_type=Path))
 @click.option("--schema", "-s", "schemas", multiple=True, metavar="NAME", help="Target schema (repeatable: one folder into many tenant schemas).")
-@click.option("--schemas-file", type=click.Path(dir_okay=False, path_type=Path), help="File with one target schema per line.")
-@click.option("--plugins-dir", type=click.Path(file_okay=False, path_type=Path), help="Apply every DIR/<name>/drizzle into its own schema.")
+@click.option("--schemas-file", type=click.Path(dir_okay=False, readable=False, path_type=Path), help="File with one target schema per line.")
+@click.option("--plugins-dir", type=click.Path(file_okay=False, readable=False, path_type=Path), help="Apply every DIR/<name>/drizzle into its own schema.")
 @click.option("--schema-template", default="plugin_{name}", show_default=True, help="Schema name for --plugins-dir; {name} is the plugin folder.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1, max=256), default=4, show_default=True, help="Schemas migrated in parallel.")
 @click.option("--database-url", metavar="URL", help="libpq URL or conninfo (default: $DATABASE_URL, else libpq's PG* variables).")
@@ -389,7 +389,7 @@ def _start_embedded(output_format: str) -> Any:
 
 
 @click.command("verify")
-@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("folder", type=click.Path(readable=False, path_type=Path))
 @click.option("--schema", "-s", default=DEFAULT_VERIFY_SCHEMA, show_default=True, metavar="NAME", help="Schema to apply the folder into.")
 @_common_options
 def verify_command(
@@ -461,10 +461,10 @@ def verify_command(
 
 
 @click.command("status")
-@click.argument("folder", required=False, type=click.Path(path_type=Path))
+@click.argument("folder", required=False, type=click.Path(readable=False, path_type=Path))
 @click.option("--schema", "-s", "schemas", multiple=True, metavar="NAME", help="Schema to report on (repeatable).")
-@click.option("--schemas-file", type=click.Path(dir_okay=False, path_type=Path), help="File with one schema per line.")
-@click.option("--plugins-dir", type=click.Path(file_okay=False, path_type=Path), help="Report on every DIR/<name>/drizzle and its schema.")
+@click.option("--schemas-file", type=click.Path(dir_okay=False, readable=False, path_type=Path), help="File with one schema per line.")
+@click.option("--plugins-dir", type=click.Path(file_okay=False, readable=False, path_type=Path), help="Report on every DIR/<name>/drizzle and its schema.")
 @click.option("--schema-template", default="plugin_{name}", show_default=True, help="Schema name for --plugins-dir; {name} is the plugin folder.")
 @click.option("--database-url", metavar="URL", help="libpq URL or conninfo (default: $DATABASE_URL, else libpq's PG* variables).")
 @click.option("--forbidden-schema", "-F", "forbidden_schemas", multiple=True, metavar="NAME",

@@ -205,3 +205,18 @@ def test_a_forbidden_schema_spelled_with_capitals_gets_a_warning() -> None:
     assert result.exit_code == 0
     assert 'warning: forbidden schema "Public" has upper-case letters' in result.stderr
     assert "did you mean --forbidden-schema public?" in result.stderr
+
+
+def test_folder_and_schemas_file_are_not_refused_by_clicks_access_check(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """click.Path(readable=True) turned a folder access() calls unreadable into a usage error before anything
+    ran (a non-root user's view; simulated, since the tests may run as root). Reading is ours to report."""
+    import os
+
+    schemas = tmp_path / "schemas.txt"
+    schemas.write_text("tenant_a\ntenant_b\n")
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    result = run(apply_command, str(DATA / "catalog-0x"), "--schemas-file", str(schemas), "--database-url", db_url)
+    assert result.exit_code == 0, result.output
+    assert "tenant_a: 3 applied" in result.stdout and "tenant_b: 3 applied" in result.stdout
