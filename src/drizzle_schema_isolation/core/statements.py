@@ -174,17 +174,27 @@ def _skip(text: str, pos: int) -> int:
         pos = end
 
 
+#: Characters that are never, nor start, a quote, comment, dollar quote, number, ``;`` or parenthesis: letters
+#: and ``_`` (within identifiers), whitespace and the other punctuation and operators.
+_RUN_CHAR = r"""[^'"$;()\-/.0-9]"""
+#: A maximal run of :data:`_RUN_CHAR` and of the digits and ``$`` that continue an identifier there: whole
+#: identifiers and the space and punctuation between them, one repetition for what the lexer reads as many tokens.
+#: A digit or ``$`` after any other character starts a number, parameter or dollar quote: the run stops there.
+_RUN = rf"""
+    {_RUN_CHAR}+(?:(?<={IDENT_CONT})[$0-9]+(?![$0-9]){_RUN_CHAR}*)*(?!{_RUN_CHAR})(?!(?<={IDENT_CONT})[$0-9])
+"""
 #: The whole of a statement that cannot define a function, read in a few regex calls: for most statements,
 #: what the loop of :class:`_Splitter` would find token by token. Items, each matching a piece of text in one
-#: way only: the items of :data:`_SKIP` (strings and quoted identifiers unrolled, so without a repetition per
-#: character), line comments to the end of the line, block comments holding no ``/*`` (a nested one goes to
-#: the lexer), and a ``-`` or ``/`` not opening a comment. Parentheses nest up to three deep and may hold
-#: ``;``. A dollar quote outside parentheses is read by :func:`_fast_piece` with ``str.find``.
+#: way only: a :data:`_RUN`, quoted identifiers and standard strings (unrolled, so without a repetition per
+#: character; not after the ``E``, ``B``, ``X`` or ``U&`` that makes another kind of string: those go to the
+#: lexer), integers not glued to a name, dots not opening a number, line comments to the end of the line, block
+#: comments holding no ``/*`` (a nested one goes to the lexer), and a ``-`` or ``/`` not opening a comment.
+#: Parentheses nest up to three deep and may hold ``;``. A dollar quote outside parentheses is read by
+#: :func:`_fast_piece` with ``str.find``.
 _FAST_ITEM = rf"""
-     {_SKIPPABLE_CHAR}
-    |(?![eEbBxX]'|[uU]&['"]){IDENT_START}{IDENT_CONT}*(?!{IDENT_CONT})
-    |"(?=[^"]|"")[^"]*(?:""[^"]*)*"(?!")
-    |'[^']*(?:''[^']*)*'(?!')
+     {_RUN}
+    |(?<!&)"(?=[^"]|"")[^"]*(?:""[^"]*)*"(?!")
+    |(?<![eEbBxX&])'[^']*(?:''[^']*)*'(?!')
     |[0-9]+(?!{IDENT_CONT}|\.)
     |\.(?![0-9])
     |--[^\n\r]*(?![^\n\r])
@@ -731,9 +741,8 @@ def _no_transaction_block(words: _Words, keys: frozenset[str] | None) -> _Match 
     return None
 
 
-#: ``ALTER TYPE ... ADD VALUE`` and ``CREATE TYPE ... AS ENUM`` are read only in statements holding these words.
+#: ``ALTER TYPE ... ADD VALUE`` is read only in statements holding this word.
 _ADD_VALUE_WORD = "value"
-_ENUM_WORD = "enum"
 
 
 class _EnumValue(NamedTuple):
@@ -907,14 +916,6 @@ def _body_literals(text: str, token: Token) -> Iterator[Token]:
     yield from (t for t in body_tokens if t.kind in (STRING, ESCAPE_STRING, UNICODE_STRING))
 
 
-def _type_created(words: _Words) -> str | None:
-    """The name of the enum type a ``CREATE TYPE name AS ENUM`` statement creates."""
-    if not words.words_at(0, "create", "type"):
-        return None
-    name, index = _dotted_name(words, 2)
-    return name if words.words_at(index, "as", _ENUM_WORD) else None
-
-
 def _enum_value_uses(words: _Words, added: dict[str, str | None]) -> Iterator[Finding]:
     for literal in _statement_literals(words):
         value = string_literal_value(words.text, literal)
@@ -947,13 +948,13 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
     (runs of them are skipped whole while no added enum label is pending)."""
     findings: list[Finding] = []
     added: dict[str, str | None] = {}  # value -> type name, uncommitted
-    created: set[str | None] = set()  # enum types created in the current transaction
     closing: tuple[int, str] | None = None  # a transaction-control finding no statement follows (yet)
     splitter = _Splitter(text)
+    uses = _PendingUses(text)
     pos = skip_trivia(text, 0)
     while pos < len(text):
-        if key_words is not None and not added:
-            skipped = key_words.skip_statements(pos)
+        if key_words is not None:
+            skipped = key_words.skip_statements(pos, uses.limit(pos, added))
             if skipped > pos:
                 closing = None
                 pos = skip_trivia(text, skipped)
@@ -963,10 +964,12 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
         if piece.terminated and piece.end == piece.start + 1:
             continue  # a lone ';' is no statement
         closing = None
-        may_use = bool(added) and (key_words is None or _may_use_values(text, piece, added))
+        may_use = bool(added) and (
+            key_words is None or piece.end > uses.limit(piece.start, added) and _may_use_values(text, piece, added)
+        )
         keys = key_words.in_statement(piece) if key_words is not None else None
         if keys is not None and not keys:
-            # An ORDINARY statement that creates no enum type: only its literals can matter.
+            # An ORDINARY statement: only its literals can matter.
             if may_use:
                 findings.extend(_enum_value_uses(_Words(text, piece), added))
             continue
@@ -974,15 +977,13 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
         if may_use and statement.kind in (ORDINARY, NO_TRANSACTION_BLOCK):
             findings.extend(_enum_value_uses(words, added))
         if statement.kind == ORDINARY:
-            type_name = _type_created(words) if keys is None or _ENUM_WORD in keys else None
-            if type_name is not None:
-                created.add(type_name)
             continue
         if statement.kind == ADD_ENUM_VALUE:
             # Also for a type created in the same transaction: PostgreSQL 18 exempts those, 15 does not, and a
             # migration is checked without knowing the server it will meet.
             if statement.enum_value is not None:
                 added[statement.enum_value] = statement.enum_type
+                uses.labels_changed()
             continue
         assert statement.action_span is not None
         start, end = statement.action_span
@@ -991,7 +992,7 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
             closing = (len(findings), statement.action)
             if statement.action in _COMMITS or statement.action in _ROLLS_BACK:
                 added.clear()
-                created.clear()
+                uses.labels_changed()
         else:
             message = no_transaction_block_message(statement.action)
         findings.append(Finding(NON_ATOMIC, start, end, message))
@@ -1008,20 +1009,20 @@ def _non_atomic_findings_unfiltered(text: str) -> list[Finding]:
 
 # --- which texts and statements can matter -----------------------------------------------------------
 
-#: For each first keyword of a statement that can be other than ORDINARY (or create an enum type), the
-#: keywords one of which it must contain to be: derived from the classifiers themselves.
+#: For each first keyword of a statement that can be other than ORDINARY, the keywords one of which it must
+#: contain to be: derived from the classifiers themselves. (A type created with CREATE TYPE ... AS ENUM makes no
+#: difference to a later ADD VALUE's findings, so CREATE TYPE is not looked at.)
 _KEY_WORDS_BY_FIRST_WORD: dict[str, frozenset[str]] = {
     **{word: frozenset({word}) for word in _TRANSACTION_WORDS},
     "alter": frozenset({_ADD_VALUE_WORD}),
-    "create": frozenset({_ENUM_WORD}),
 }
 for _refused in NO_TRANSACTION_BLOCK_STATEMENTS:
     _KEY_WORDS_BY_FIRST_WORD[_refused.first_word] = _KEY_WORDS_BY_FIRST_WORD.get(
         _refused.first_word, frozenset()
     ) | {_refused.key_word}
-#: Every key word, and those a finding needs (an enum type created matters only to a later ADD VALUE).
+#: Every key word; each is one a finding needs.
 _KEY_WORDS = frozenset().union(*_KEY_WORDS_BY_FIRST_WORD.values())
-_FINDING_WORDS = _KEY_WORDS - {_ENUM_WORD}
+_FINDING_WORDS = _KEY_WORDS
 #: VALUE last: it stands inside every VALUES, so looking for it as a whole word reads the whole text.
 _FINDING_WORDS_IN_ORDER = tuple(sorted(_FINDING_WORDS, key=lambda word: (word == _ADD_VALUE_WORD, word)))
 _KEY_WORD = re.compile(
@@ -1070,11 +1071,13 @@ class _KeyWords:
         self._head = head
         return head
 
-    def skip_statements(self, pos: int) -> int:
+    def skip_statements(self, pos: int, limit: int) -> int:
         """The end of the last ``;`` of a run of whole statements from ``pos`` that hold no key word (so are
-        ORDINARY and create no enum type) and that the splitter reads the same way; ``pos`` if none."""
+        ORDINARY), that end before ``limit`` and that the splitter reads the same way;
+        ``pos`` if none."""
         head = self._first_from(pos)
-        limit = head[0] if head is not None else len(self.text)
+        if head is not None and head[0] < limit:
+            limit = head[0]
         if limit <= pos:
             return pos
         run = _ORDINARY_RUN.match(self.text, pos, limit)
@@ -1082,7 +1085,7 @@ class _KeyWords:
         return max(run.end("last"), pos)
 
     def in_statement(self, piece: _Piece) -> frozenset[str]:
-        """The key words in the statement that may make it other than ORDINARY (or create an enum type): for
+        """The key words in the statement that may make it other than ORDINARY: for
         its first word, those of :data:`_KEY_WORDS_BY_FIRST_WORD` that stand in it. Pieces come in text order.
         """
         head = self._first_from(piece.start)
@@ -1135,8 +1138,12 @@ def _cannot_hold_findings(text: str, key_words: _KeyWords) -> bool:
     return not key_words.any_finding_word() and _MAY_BE_NUMBER_JUNK.search(text) is None
 
 
-#: A quote that may open an ``E'...'`` or ``U&'...'`` string, whose value is not its text.
-_ESCAPED_STRING_OPENER = re.compile(r"[eE&]'")
+#: A quote that may open an ``E'...'`` or ``U&'...'`` string, whose value is not its text. Not after a letter, ``_``
+#: or non-ASCII character: the E or U would then continue an identifier or stand inside a string, comment or
+#: quoted identifier (so ``'none'`` holds no opener; ``$$x$$E'v'`` and ``$1E'v'`` do).
+#: (Searched for ``[eE&]'`` first, the lookbehinds after: a pattern starting with a lookbehind is searched at
+#: every offset, four times slower.)
+_ESCAPED_STRING_OPENER = re.compile(rf"[eE&]'(?<!{IDENT_START}[eE]')(?<!{IDENT_START}[uU]&')")
 #: A quote that may close the first part of a string continued on another line (scan.l's ``quotecontinue``).
 _CONTINUED_STRING = re.compile(
     rf"'[ \t\f\v]*(?:--[^\n\r]*)?[\n\r][{SPACE_CLASS}]*(?:--[^\n\r]*[\n\r][{SPACE_CLASS}]*)*'"
@@ -1163,3 +1170,54 @@ def _may_use_values(text: str, piece: _Piece, added: dict[str, str | None]) -> b
 
 
 _LABELS_SEARCHED = 8
+
+
+class _PendingUses:
+    """Where the first statement that :func:`_may_use_values` may accept can end, so that runs of statements
+    before it are skipped whole while labels are pending (drizzle-kit files add a label early and never
+    commit: without this, every later statement was split and searched one at a time).
+
+    :func:`_may_use_values` accepts a statement only if its text holds a marker: an escape or Unicode string
+    opener, a continued string, a pending label in quotes, or (with many labels) any quote. A statement
+    that ends before the first marker at or after its start holds none. Each marker's next offset is kept
+    and searched again only once passed, so the text is read once per marker, whatever the statements.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._next: dict[str | re.Pattern[str], int] = {}  # marker -> offset of its next occurrence
+        self._limit = -1  # the last limit returned, while the labels stay the same
+
+    def labels_changed(self) -> None:
+        """To be called whenever a label is added or the pending labels are dropped."""
+        self._limit = -1
+
+    def limit(self, pos: int, added: dict[str, str | None]) -> int:
+        """The offset of the first marker at or after ``pos`` (the text's length if none or no label pending)."""
+        text = self.text
+        if not added:
+            return len(text)
+        if pos <= self._limit:  # no marker starts between the position it was computed at and the limit
+            return self._limit
+        markers: list[str | re.Pattern[str]] = [_ESCAPED_STRING_OPENER, _CONTINUED_STRING]
+        if len(added) > _LABELS_SEARCHED:
+            markers.append("'")
+        else:
+            markers.extend("'" + value.replace("'", "''") + "'" for value in added)
+        limit = len(text)
+        for marker in markers:
+            found = self._next.get(marker, -1)
+            if found < pos:
+                found = self._find(marker, pos)
+                self._next[marker] = found
+            limit = min(limit, found)
+        self._limit = limit
+        return limit
+
+    def _find(self, marker: str | re.Pattern[str], pos: int) -> int:
+        text = self.text
+        if isinstance(marker, str):
+            found = text.find(marker, pos)
+            return len(text) if found < 0 else found
+        match = marker.search(text, pos)
+        return len(text) if match is None else match.start()
