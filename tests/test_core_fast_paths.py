@@ -74,6 +74,12 @@ PENDING_PARTS = st.sampled_from(
         'CREATE TABLE "t" ("id" serial PRIMARY KEY, "s" "e" DEFAULT \'w\')', "SELECT 1 /* 'v' */",
         "ALTER TABLE \"t\" ADD CONSTRAINT \"f\" FOREIGN KEY (\"a\") REFERENCES \"public\".\"u\"(\"id\") ON DELETE cascade",
         "CREATE SEQUENCE s START WITH 1", "SELECT 2fa", "SELECT 'open",
+        # key words that count only as a statement's first word, and $$ quotes a run reads whole
+        "END", "end work", "Vacuum", "START TRANSACTION", "begin_x", "SELECT end_at", "SELECT x FROM t WHERE begin",
+        "DO $$ BEGIN COMMIT; END $$", "DO $$ BEGIN ALTER TYPE e ADD VALUE 'x'; END $$", "SELECT $$ $ $ ; $$",
+        "SELECT $$a$$$$b$$", "SELECT x$$ COMMIT", "SELECT $$", "DO $t$ BEGIN END $t$", "SELECT 1 $$ ' $$",
+        "CREATE INDEX CONCURRENTLY i ON t (a)", "ALTER TABLE t DETACH PARTITION p $$x$$ CONCURRENTLY",
+        "DROP DATABASE d", "SELECT ';' || $$;$$",
     ]
 )
 
@@ -99,11 +105,13 @@ def _outcome(sql: str, function: Any) -> list[Finding] | tuple[int, str]:
     return findings
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(_pending_soups())
 @example("ALTER TYPE e ADD VALUE 'v'; SELECT $1E'v';")
 @example("ALTER TYPE e ADD VALUE 'v'; SELECT $$x$$E'v';")
 @example("ALTER TYPE e ADD VALUE 'none';\nCREATE TABLE t (a int);\nINSERT INTO t VALUES ('none');")
+@example("SELECT 1;\nDO $$ BEGIN COMMIT; END $$;\nEND;")
+@example("SELECT $$ $ $ ; $$; COMMIT;")
 def test_findings_with_pending_labels_equal_classifying_every_statement(sql: str) -> None:
     """Skipping runs of statements while labels are pending changes no finding (nor any error)."""
     expected = _outcome(sql, _non_atomic_findings_unfiltered)
@@ -157,6 +165,19 @@ def test_a_use_after_skipped_statements_is_still_found(monkeypatch: pytest.Monke
     (finding,) = non_atomic_findings(sql)
     assert sql[finding.start : finding.end] == "'v'"
     assert len(calls) <= 3
+
+
+def test_do_blocks_do_not_stop_a_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The BEGIN and END of a DO block count only as a statement's first word: such blocks are skipped whole."""
+    sql = (
+        "DO $$ BEGIN\n CREATE TYPE \"public\".\"k\" AS ENUM('a');\nEXCEPTION\n WHEN duplicate_object THEN null;\nEND $$;\n"
+        "--> statement-breakpoint\n"
+    ) * 40 + "COMMIT;\n"
+    expected = _non_atomic_findings_unfiltered(sql)
+    calls = _counting_pieces(monkeypatch)
+    assert non_atomic_findings(sql) == expected
+    assert [sql[finding.start : finding.end] for finding in expected] == ["COMMIT"]
+    assert len(calls) <= 1
 
 
 def test_enum_types_created_are_not_classified(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -220,16 +220,6 @@ _FAST_HEAD_PATTERN = rf"""
      (?!(?:[oO][rR]|[fF][uU][nN][cC][tT][iI][oO][nN]|[pP][rR][oO][cC][eE][dD][uU][rR][eE])(?!{IDENT_CONT})){_WORD}
 """
 _FAST_HEAD = re.compile(_FAST_HEAD_PATTERN, re.VERBOSE)
-#: Up to 64 whole statements :func:`_fast_piece` would read without a dollar quote, each with the trivia
-#: after it (whitespace, line comments, block comments holding no ``/*``); group ``last`` ends after the
-#: last ``;``. Searched up to a key word only (``endpos``), so trivia cut there is not counted.
-_ORDINARY_RUN = re.compile(
-    rf"""(?:
-        (?:{_FAST_HEAD_PATTERN})(?:{_FAST_ITEM}|{_FAST_NESTED}){{0,256}};(?P<last>)
-        (?:[{SPACE_CLASS}]+|--[^\n\r]*(?![^\n\r])|/\*[^*/]*(?:(?:\*+(?![*/])|/(?!\*))[^*/]*)*\*+/){{0,64}}
-    ){{0,64}}""",
-    re.VERBOSE | re.DOTALL,
-)
 
 
 def _fast_piece(text: str, start: int) -> _Piece | None:
@@ -1034,6 +1024,34 @@ _FINDING_WORD = re.compile(
 #: Each key word as a whole word, in lower-cased text (see :func:`_key_word_occurrences`).
 _KEY_WORD_PATTERNS = {word: re.compile(rf"{word}(?<!{IDENT_START}{word})(?!{IDENT_CONT})") for word in sorted(_KEY_WORDS)}
 _FIRST_WORD = re.compile(rf"{IDENT_START}{IDENT_CONT}*")
+#: Key words that matter only as the first word of a statement, as their own key (BEGIN, COMMIT, VACUUM,
+#: REINDEX, ...): wherever else they stand, they change nothing. Runs of statements are told apart from them by
+#: their first word; only the others (:data:`_INNER_KEY_WORDS`: ADD VALUE, CONCURRENTLY, DATABASE, ...) are
+#: searched for in the text, so the BEGIN and END of every DO block no longer stop a run.
+_FIRST_ONLY_KEY_WORDS = frozenset(
+    word
+    for word in _KEY_WORDS
+    if {first for first, keys in _KEY_WORDS_BY_FIRST_WORD.items() if word in keys} == {word}
+)
+_INNER_KEY_WORDS = _KEY_WORDS - _FIRST_ONLY_KEY_WORDS
+_INNER_KEY_WORD = re.compile(
+    rf"(?<!{IDENT_START})(?:{'|'.join(sorted(_INNER_KEY_WORDS))})(?!{IDENT_CONT})", re.IGNORECASE | re.ASCII
+)
+#: A ``$$`` dollar quote, its body read up to the first ``$$`` as the lexer does (at most 256 single ``$`` in
+#: it: a longer one stops the run and goes to the splitter).
+_PLAIN_DOLLAR_QUOTE = r"\$\$[^$]*(?:\$(?!\$)[^$]*){0,256}\$\$"
+#: Up to 64 whole statements that :func:`_fast_piece` would read, each with the trivia after it (whitespace,
+#: line comments, block comments holding no ``/*``); group ``last`` ends after the last ``;``. No statement
+#: starts with one of :data:`_FIRST_ONLY_KEY_WORDS`; a ``$$`` quote may stand outside parentheses (a DO block).
+#: Searched up to an inner key word only (``endpos``), so trivia cut there is not counted.
+_ORDINARY_RUN = re.compile(
+    rf"""(?:
+        (?!(?ai:{'|'.join(sorted(_FIRST_ONLY_KEY_WORDS))})(?!{IDENT_CONT}))
+        (?:{_FAST_HEAD_PATTERN})(?:{_FAST_ITEM}|{_FAST_NESTED}|{_PLAIN_DOLLAR_QUOTE}){{0,256}};(?P<last>)
+        (?:[{SPACE_CLASS}]+|--[^\n\r]*(?![^\n\r])|/\*[^*/]*(?:(?:\*+(?![*/])|/(?!\*))[^*/]*)*\*+/){{0,64}}
+    ){{0,64}}""",
+    re.VERBOSE | re.DOTALL,
+)
 #: A digit that may start a number glued to a word ("1abc", "1e", "1_", "1.5x": the lexer's "trailing junk"),
 #: in code or not: the start of a number is never right after a letter, digit, ``_`` or non-ASCII character.
 _MAY_BE_NUMBER_JUNK = re.compile(rf"[0-9](?<!{IDENT_START}[0-9])(?<![0-9][0-9])[0-9.]*{IDENT_START}")
@@ -1063,7 +1081,7 @@ class _KeyWords:
 
     def _first_from(self, pos: int) -> tuple[int, str] | None:
         if self._occurrences is None:
-            self._occurrences = _key_word_occurrences(self.text, self._lowered)
+            self._occurrences = _key_word_occurrences(self.text, self._lowered, inner=True)
             self._head = next(self._occurrences, None)
         head = self._head
         while head is not None and head[0] < pos:
@@ -1108,8 +1126,9 @@ class _KeyWords:
 _NO_KEYS: frozenset[str] = frozenset()
 
 
-def _key_word_occurrences(text: str, lowered: str | None) -> Iterator[tuple[int, str]]:
-    """``(offset, key word)`` of each whole-word occurrence of a key word, in text order.
+def _key_word_occurrences(text: str, lowered: str | None, inner: bool = False) -> Iterator[tuple[int, str]]:
+    """``(offset, key word)`` of each whole-word occurrence of a key word (with ``inner``, of the
+    :data:`_INNER_KEY_WORDS` only), in text order.
 
     Searched in the lower-cased text (``lowered``), one regular expression a word that starts with the word
     itself (so the engine looks for it as a literal) and checks the characters around it: many times faster
@@ -1119,9 +1138,15 @@ def _key_word_occurrences(text: str, lowered: str | None) -> Iterator[tuple[int,
     alternatives reads the text itself.
     """
     if lowered is None:
-        return ((match.start(), match.group().lower()) for match in _KEY_WORD.finditer(text))
+        expression = _INNER_KEY_WORD if inner else _KEY_WORD
+        return ((match.start(), match.group().lower()) for match in expression.finditer(text))
+    words = _INNER_KEY_WORDS if inner else _KEY_WORDS
     return heapq.merge(
-        *(_occurrences_of(word, pattern, lowered) for word, pattern in _KEY_WORD_PATTERNS.items() if word in lowered)
+        *(
+            _occurrences_of(word, pattern, lowered)
+            for word, pattern in _KEY_WORD_PATTERNS.items()
+            if word in words and word in lowered
+        )
     )
 
 
