@@ -163,6 +163,12 @@ _FUNCTION_ALTERS = frozenset({"function", "procedure", "routine"})
 #: GRANT/REVOKE ... ON ALL <kind> IN SCHEMA.
 _ALL_IN_SCHEMA_KINDS = frozenset({"tables", "sequences", "functions", "procedures", "routines"})
 
+#: What can continue an unquoted identifier in ASCII (lexer.is_ident_char), and how far back
+#: _previous_word looks in one step.
+_ASCII_IDENT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$"
+_WORD_WINDOW = 64
+#: The longest quoted identifier (quotes included) that can need no truncation: 15 characters of at most 4 bytes.
+_SHORT_QUOTED = 2 + MAX_IDENTIFIER_BYTES // 4
 #: Characters that start nothing interesting: not a word, quote, comment, dollar (nor ";" when careful).
 _PLAIN = ascii_class_except("-/'\"$;_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _WORD = re.compile(rf"{IDENT_START}{IDENT_CONT}*")
@@ -464,9 +470,13 @@ class _Scan:
         if end is None or self.last_is_semicolon:
             return None
         text = self.text
-        start = end
-        while start > 0 and is_ident_char(text[start - 1]):
-            start -= 1
+        # The ASCII part of the word in one C call; the loop below goes on only past a non-ASCII character
+        # or a word longer than the window.
+        window = text[max(0, end - _WORD_WINDOW) : end]
+        start = end - len(window) + len(window.rstrip(_ASCII_IDENT_CHARS))
+        if start > 0 and (start == end - len(window) or text[start - 1] >= "\x80"):
+            while start > 0 and is_ident_char(text[start - 1]):
+                start -= 1
         if start == end or text[start].isdigit() or text[start] == "$":
             return None
         return fold_unquoted(text[start:end])
@@ -549,6 +559,14 @@ class _Scan:
 
     def _on_quoted_identifier(self, pos: int) -> int:
         text = self.text
+        body_end = text.find('"', pos + 1) + 1
+        if pos + 2 < body_end < len(text) and text[body_end] != '"' and body_end - pos <= _SHORT_QUOTED:
+            # The common shape, read without tokens: "name" with no doubled quote, too short to be truncated.
+            if text[pos + 1 : body_end - 1] in self.scanner.schemas and not text.startswith("&", pos - 1):
+                return self._on_qualifier(Token(QUOTED_IDENT, pos, body_end), text[pos + 1 : body_end - 1])
+            if not text.startswith("&", pos - 1):
+                self.last_end, self.last_is_semicolon = body_end, False
+                return body_end
         start = pos
         if pos >= 2 and text[pos - 2 : pos] in ("U&", "u&") and (pos == 2 or not is_ident_char(text[pos - 3])):
             start = pos - 2
@@ -593,23 +611,32 @@ class _Scan:
 
     # -- SI01: qualifiers -----------------------------------------------------------------------
 
-    def _on_qualifier(self, token: Token) -> int:
-        """A forbidden schema name: a finding if it qualifies a name (``public.t``)."""
+    def _on_qualifier(self, token: Token, schema: str | None = None) -> int:
+        """A forbidden schema name: a finding if it qualifies a name (``public.t``).
+
+        ``schema``: the name ``token`` denotes, when the caller has read it already.
+        """
         text = self.text
         fast = _ADJACENT_NAME.match(text, token.end)
         if fast is not None and not self._previous_is_dot():
             # The common drizzle shape "public"."t": no trivia, no three-part name.
             name_text = fast.group(1)
-            name_token = Token(QUOTED_IDENT if name_text[0] == '"' else IDENT, fast.start(1), fast.end(1))
+            quoted = name_text[0] == '"'
+            name_token = Token(QUOTED_IDENT if quoted else IDENT, fast.start(1), fast.end(1))
             if (
                 (token.start == 0 or not is_ident_char(text[token.start - 1]))
-                and self._forbidden(name_token) is None
-                and (name_token.kind == QUOTED_IDENT or fold_unquoted(name_text) not in NOT_PLAIN_IDENTIFIERS)
+                and (
+                    name_text[1:-1] not in self.scanner.schemas  # a short "name": its value is its text
+                    if quoted and len(name_text) <= _SHORT_QUOTED and '""' not in name_text
+                    else self._forbidden(name_token) is None
+                )
+                and (quoted or fold_unquoted(name_text) not in NOT_PLAIN_IDENTIFIERS)
             ):
                 if self._names_a_column(token.start, name_token):
                     self._note_token(name_token)
                     return name_token.end
-                schema = identifier_value(text, token)
+                if schema is None:
+                    schema = identifier_value(text, token)
                 self._report(
                     HARDCODED_SCHEMA,
                     token.start,
