@@ -8,6 +8,7 @@ words, quotes and dollar signs that could break them. No test here measures time
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -188,3 +189,40 @@ def test_enum_types_created_are_not_classified(monkeypatch: pytest.MonkeyPatch) 
     assert non_atomic_findings(sql) == expected
     assert [sql[finding.start : finding.end] for finding in expected] == ["COMMIT"]
     assert len(calls) <= 1
+
+
+# --- the finder's short names --------------------------------------------------------------------------
+
+FINDER_FRAGMENTS = st.sampled_from(
+    [
+        '"public"', "public", "PUBLIC", '"Public"', '"pub""lic"', '"public_keys"', '"a_name_longer_than_15"', '"é"',
+        '"x"', "x", "t", "é", "U&", '"', "E", "e", "n", "'s'", "'public.t'", "E'public.t'", "'pg_catalog.t'", "''",
+        ".", "..", "::", ":", "(", ")", ",", ";", "=", "1", "1abc", ".5", "-", "--c\n", "/* c */", "/*", "$$",
+        "regclass", "REGCLASS", "pg_catalog", '"pg_catalog"', '"regclass"', "int4", "text", "a_word_longer_than_15",
+        "nextval", "SELECT", "CREATE TABLE", "ALTER TYPE", "REFERENCES", "TYPE", "AS", "DEFAULT", "SET", "FROM",
+        "WHERE", "DO", "CAST", "value", "&",
+    ]
+)
+
+
+def _find_slowly(sql: str) -> list[Finding] | tuple[int, str]:
+    """find_references with its short-name fast paths turned off: every name read as a token."""
+    from drizzle_schema_isolation.core import finder
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(finder, "_SHORT_NAME", re.compile(r"(?!)"))
+        patch.setattr(finder, "_SHORT_QUOTED", 0)
+        patch.setattr(finder, "_WORD_WINDOW", 0)
+        return _outcome(sql, find_references)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.tuples(FINDER_FRAGMENTS, st.sampled_from(["", " ", "\n"])), max_size=24))
+@example([("SELECT", " "), ("'public.t'", ""), ("::", ""), ('"regclass"', "")])
+@example([("SELECT", " "), ("'s'", ""), ("::", ""), ('"x"', " "), ("1abc", "")])  # junk after the type name
+@example([("SELECT", " "), ("'s'", ""), ("::", ""), ("x", " "), ("/* c */", " "), ("1abc", "")])
+@example([("SELECT", " "), ("'s'", ""), ("::", ""), ('"pg_catalog"', ""), (".", ""), ("regclass", "")])
+@example([("CREATE TABLE", " "), ("a_word_longer_than_15", ""), ('"public"', ""), (".", ""), ('"x"', "")])
+def test_the_finder_reads_short_names_as_its_tokens_do(parts: list[tuple[str, str]]) -> None:
+    sql = "".join(fragment + separator for fragment, separator in parts)
+    assert _outcome(sql, find_references) == _find_slowly(sql)

@@ -167,6 +167,15 @@ _ALL_IN_SCHEMA_KINDS = frozenset({"tables", "sequences", "functions", "procedure
 #: _previous_word looks in one step.
 _ASCII_IDENT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$"
 _WORD_WINDOW = 64
+#: After whitespace, a quoted name of at most 15 characters without doubled quotes (group 1) or a word of at
+#: most 15 characters that no quote or ``&`` follows (group 2, so not the E, B, X, N or U& of a string or a
+#: U&"..." name): such a name is one token whose value needs no unescaping or truncation. Not before a comment
+#: or what may start a number: reading the token after the name could raise an error there (a number glued
+#: to a word) that the scan itself would not.
+_SHORT_NAME = re.compile(
+    rf'[{SPACE_CLASS}]*(?:"([^"]{{1,15}})"(?!")|({IDENT_START}{IDENT_CONT}{{0,14}})(?!{IDENT_CONT}|[\'"&]))'
+    rf"(?![{SPACE_CLASS}]*(?:[-/0-9]|\.[0-9]))"
+)
 #: The longest quoted identifier (quotes included) that can need no truncation: 15 characters of at most 4 bytes.
 _SHORT_QUOTED = 2 + MAX_IDENTIFIER_BYTES // 4
 #: Characters that start nothing interesting: not a word, quote, comment, dollar (nor ";" when careful).
@@ -538,8 +547,12 @@ class _Scan:
             statement.bodies.append(token)
         elif statement.kind == "function" and self._previous_word() == "as":
             statement.bodies.append(token)
-        if _AFTER_STRING.match(self.text, token.end):
-            following = self._next(token.end)
+        after = _AFTER_STRING.match(self.text, token.end)
+        if after is not None:
+            # "::" right after the whitespace is the typecast token itself; a comment needs the lexer.
+            following = Token(TYPECAST, after.end() - 2, after.end()) if after.group().endswith("::") else (
+                self._next(token.end)
+            )
             if following is not None and following.kind == TYPECAST:
                 if self._type_name_at(following.end) in NAME_LITERAL_TYPES:
                     self._check_name_literal(token)
@@ -747,6 +760,12 @@ class _Scan:
 
     def _type_name_at(self, pos: int) -> str | None:
         """The (possibly ``pg_catalog.``-qualified) type name starting after ``pos``, folded."""
+        short = _SHORT_NAME.match(self.text, pos)
+        if short is not None:  # a name read without tokens: only pg_catalog needs a look at what follows
+            quoted, word = short.groups()
+            value = quoted if quoted is not None else fold_unquoted(word)
+            if value != "pg_catalog":
+                return value
         name = self._next(pos)
         if name is None or name.kind not in NAME_KINDS:
             return None
