@@ -226,3 +226,39 @@ def _find_slowly(sql: str) -> list[Finding] | tuple[int, str]:
 def test_the_finder_reads_short_names_as_its_tokens_do(parts: list[tuple[str, str]]) -> None:
     sql = "".join(fragment + separator for fragment, separator in parts)
     assert _outcome(sql, find_references) == _find_slowly(sql)
+
+
+# --- the finder's fast skip: where its last token ends ---------------------------------------------------
+
+SKIP_FRAGMENTS = st.sampled_from(
+    [
+        ";", "; ", ";\n", "--> statement-breakpoint\n", "-- it's\n", "-- it's a.\n", '-- "x"\n', "--;\n",
+        "-- a; -- b\n", "-- c", "$$ CREATE TABLE public.t () $$",
+        "\n", "\r\n", "\r", " ", "\t", "'a; --x'", "'--'", "'s'", "''", '"a--b"', '"x"', '"public"', "public", ".",
+        '"t"', "t", "x", "=", ",", "(", ")", "::", "regclass", "'public.t'", "DO", "$$ SELECT 1 $$", "SET",
+        "search_path", "TO", "CREATE", "FUNCTION", "LANGUAGE", "sql", "AS", "-", "/", "/* c */", "SELECT", "FROM",
+        "WHERE", "REFERENCES", "TYPE", "nextval", "U&", "é",
+    ]
+)
+
+
+def _find_with_exact_skip_ends(sql: str) -> list[Finding] | tuple[int, str]:
+    """find_references always matching the fast skip again with its group "semi" (as before the fast path)."""
+    from drizzle_schema_isolation.core import finder
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(finder._Scan, "_note_skipped", finder._Scan._note_skipped_exactly)
+        return _outcome(sql, find_references)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(SKIP_FRAGMENTS, max_size=30))
+@example(["x", ";", "\n", "-- it's a.\n", '"public"', ".", '"t"'])  # a comment with a quote, ending in "."
+@example(["SELECT", " ", "'a; --x'", "\n", "DO", " ", "$$ CREATE TABLE public.t () $$", ";"])  # no statement start
+@example([";", "-- a; -- b\n", '"public"', ".", '"t"'])
+@example(["x", " ", "'a; --x'", "\n", '"public"', ".", '"t"'])
+@example(["x", ";", "-- it's\n", "public", ".", "t"])
+@example(["SELECT", " ", '"a--b"', " ", "public", ".", "t"])
+def test_the_fast_skip_finds_its_last_token_as_the_group_semi_did(parts: list[str]) -> None:
+    sql = "".join(parts)
+    assert _outcome(sql, find_references) == _find_with_exact_skip_ends(sql)

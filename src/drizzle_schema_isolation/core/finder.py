@@ -234,11 +234,16 @@ class _Scanner(NamedTuple):
     repetition of a group until the match returns. Where the bound stops a match, the event handlers
     read a word, quoted name or string exactly as the skip would have; only plain characters (group 1
     matches before one) need another skip call (see :meth:`_Scan.run`).
+
+    ``fast_with_semi`` is the source of ``skip_fast`` with a group ``semi`` around its ``;`` step, compiled
+    only in the rare case where the end of a skip does not tell where its last token ends (see
+    :meth:`_Scan._note_skipped`): a capturing group inside the repeat costs the engine a tenth of its time.
     """
 
     schemas: frozenset[str]
     skip_fast: re.Pattern[str]
     skip_careful: re.Pattern[str]
+    fast_with_semi: str
 
 
 def _word_trie(words: Iterable[str] | dict[str, str]) -> str:
@@ -327,22 +332,33 @@ def _scanner(schemas: tuple[str, ...], chunk: int = SKIP_CHUNK) -> _Scanner:
     """
     careful = f"{_PLAIN}+|{common}"
     # In fast mode a ";" and the whitespace and line comments after it (drizzle-kit's
-    # "--> statement-breakpoint") are one step; group "semi" tells run() where the ";" was.
+    # "--> statement-breakpoint") are one step (SEMI: the group "semi" in fast_with_semi).
     fast = rf"""
-             (?P<semi>;[{SPACE_CLASS}]*(?:--[^\n\r]*[\n\r][{SPACE_CLASS}]*){{0,16}})
+             SEMI
             |{_PLAIN}+
             |{common}
             |(?<![eEbBxX])'[^']*(?:''[^']*){{0,16}}'(?![{SPACE_CLASS}]*(?:::|--|/\*|'))
     """
+    semi = rf";[{SPACE_CLASS}]*(?:--[^\n\r]*[\n\r][{SPACE_CLASS}]*){{0,16}}"
     return _Scanner(
         frozenset(schemas),
-        _bounded_repeat(fast, chunk),
-        _bounded_repeat(careful, chunk),
+        re.compile(_bounded_repeat_source(fast.replace("SEMI", f"(?:{semi})"), chunk), re.VERBOSE),
+        re.compile(_bounded_repeat_source(careful, chunk), re.VERBOSE),
+        _bounded_repeat_source(fast.replace("SEMI", f"(?P<semi>{semi})"), chunk),
     )
 
 
-def _bounded_repeat(alternatives: str, chunk: int) -> re.Pattern[str]:
-    return re.compile(rf"(?:{alternatives}){{0,{chunk}}}(?P<more>(?={_PLAIN}|-(?!-)|/(?!\*)))?", re.VERBOSE)
+def _bounded_repeat_source(alternatives: str, chunk: int) -> str:
+    return rf"(?:{alternatives}){{0,{chunk}}}(?P<more>(?={_PLAIN}|-(?!-)|/(?!\*)))?"
+
+
+@lru_cache(maxsize=8)
+def _compiled_verbose(source: str) -> re.Pattern[str]:
+    return re.compile(source, re.VERBOSE)
+
+
+#: The trivia the fast skip takes after a ";", with no quote in its comments (see _Scan._note_skipped).
+_SEMICOLON_TRIVIA = re.compile(rf"[{SPACE_CLASS}]*(?:--[^\n\r'\"]*[\n\r][{SPACE_CLASS}]*){{0,16}}")
 
 
 
@@ -424,11 +440,10 @@ class _Scan:
                 match = skip(text, match.end())  # type: ignore[union-attr]
             pos = match.end()  # type: ignore[union-attr]
             if pos > region:
-                if match.lastgroup == "semi" and match.end("semi") == pos:  # type: ignore[union-attr]
-                    # The skip ended with ";" and the trivia after it: the ";" is the last token.
-                    self.last_end, self.last_is_semicolon = match.start("semi") + 1, False  # type: ignore[union-attr]
-                elif text[pos - 1] not in _SPACES:
+                if text[pos - 1] not in _SPACES:
                     self.last_end, self.last_is_semicolon = pos, False
+                elif skip is fast:
+                    self._note_skipped(region, pos)
                 else:
                     self._note_plain(region, pos)
             if pos >= length:
@@ -452,6 +467,44 @@ class _Scan:
                 pos = self._on_word(pos)
         self._end_statement()
         return self.findings
+
+    def _note_skipped(self, start: int, end: int) -> None:
+        """Remember where the last token of a region the fast skip took, ending in whitespace, ends.
+
+        Its last step may be a ";" with the line comments after it, or whitespace after anything else.
+        A ";" that only whitespace and comments without quotes follow is the last token (inside such a
+        comment it stands for the real one: only its character is ever read); else, unless a "--" on the
+        line of the last non-space character may have started a comment, that character ends the last
+        token. Otherwise the skip is matched again with its group "semi", as it once always was.
+        """
+        text = self.text
+        semicolon = text.rfind(";", start, end)
+        if semicolon >= 0 and _SEMICOLON_TRIVIA.match(text, semicolon + 1).end() == end:  # type: ignore[union-attr]
+            self.last_end, self.last_is_semicolon = semicolon + 1, False
+            return
+        last = end
+        while last > start and text[last - 1] in _SPACES:
+            last -= 1
+        line_start = max(start, text.rfind("\n", start, last) + 1, text.rfind("\r", start, last) + 1)
+        if text.find("--", line_start, last) < 0:
+            if last > start:
+                self.last_end, self.last_is_semicolon = last, False
+            return
+        self._note_skipped_exactly(start, end)
+
+    def _note_skipped_exactly(self, start: int, end: int) -> None:
+        """:meth:`_note_skipped` by matching the skip again with its group "semi" (the reference)."""
+        text = self.text
+        skip = _compiled_verbose(self.scanner.fast_with_semi).match
+        match = skip(text, start)
+        while match.lastgroup == "more":  # type: ignore[union-attr]
+            match = skip(text, match.end())  # type: ignore[union-attr]
+        assert match is not None and match.end() == end
+        if match.lastgroup == "semi" and match.end("semi") == end:
+            # The skip ended with ";" and the trivia after it: the ";" is the last token.
+            self.last_end, self.last_is_semicolon = match.start("semi") + 1, False
+        else:
+            self._note_plain(start, end)
 
     def _note_plain(self, start: int, end: int) -> None:
         """Remember where the last significant character of a skipped region is."""
