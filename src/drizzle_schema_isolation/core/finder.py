@@ -471,26 +471,28 @@ class _Scan:
     def _note_skipped(self, start: int, end: int) -> None:
         """Remember where the last token of a region the fast skip took, ending in whitespace, ends.
 
-        Its last step may be a ";" with the line comments after it, or whitespace after anything else.
-        A ";" that only whitespace and comments without quotes follow is the last token (inside such a
-        comment it stands for the real one: only its character is ever read); else, unless a "--" on the
-        line of the last non-space character may have started a comment, that character ends the last
-        token. Otherwise the skip is matched again with its group "semi", as it once always was.
+        Its last step may be a ";" with the line comments after it, or whitespace after anything else. The
+        last non-space character ends the last token unless it stands in such a comment, which needs a "--"
+        on its line; a ";" there is as good as the real one (only the character before ``last_end`` is
+        ever read). Else a ";" that only whitespace and comments without quotes follow is the last token.
+        Otherwise the skip is matched again with its group "semi", as it once always was.
         """
         text = self.text
-        semicolon = text.rfind(";", start, end)
-        if semicolon >= 0 and _SEMICOLON_TRIVIA.match(text, semicolon + 1).end() == end:  # type: ignore[union-attr]
-            self.last_end, self.last_is_semicolon = semicolon + 1, False
-            return
-        last = end
+        last = end - 1
         while last > start and text[last - 1] in _SPACES:
             last -= 1
-        line_start = max(start, text.rfind("\n", start, last) + 1, text.rfind("\r", start, last) + 1)
-        if text.find("--", line_start, last) < 0:
-            if last > start:
-                self.last_end, self.last_is_semicolon = last, False
+        if last == start:
             return
-        self._note_skipped_exactly(start, end)
+        if text[last - 1] != ";":
+            line_start = max(start, text.rfind("\n", start, last) + 1, text.rfind("\r", start, last) + 1)
+            if text.find("--", line_start, last) >= 0:
+                semicolon = text.rfind(";", start, end)
+                trivia = _SEMICOLON_TRIVIA.match(text, semicolon + 1)
+                if semicolon < 0 or trivia is None or trivia.end() != end:
+                    self._note_skipped_exactly(start, end)
+                    return
+                last = semicolon + 1
+        self.last_end, self.last_is_semicolon = last, False
 
     def _note_skipped_exactly(self, start: int, end: int) -> None:
         """:meth:`_note_skipped` by matching the skip again with its group "semi" (the reference)."""
