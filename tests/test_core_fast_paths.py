@@ -64,6 +64,8 @@ def test_the_splitter_with_runs_equals_a_token_by_token_split(parts: list[tuple[
 PENDING_PARTS = st.sampled_from(
     [
         "ALTER TYPE e ADD VALUE 'v'", "ALTER TYPE e ADD VALUE 'it''s'", "ALTER TYPE e ADD VALUE 'none'",
+        'ALTER TYPE "public"."e" ADD VALUE \'v\'', "alter type E add value 'w'", "ALTER TYPE e ADD VALUE 'v' -- c\n",
+        "ALTER TYPE e ADD VALUE\t'v' BEFORE 'w'", 'ALTER TYPE "E" ADD VALUE \'é\'', "ALTER TYPE e ADD VALUE ''",
         "COMMIT", "ROLLBACK", "BEGIN", "CREATE TYPE e AS ENUM ('v')", "CREATE TYPE \"public\".\"e\" AS ENUM('v', 'w')",
         # uses, in every spelling _may_use_values must not miss
         "SELECT 'v'", "SELECT 'it''s'", "SELECT E'\\x76'", "SELECT e'v'", "SELECT $1E'v'", "SELECT $$x$$E'v'",

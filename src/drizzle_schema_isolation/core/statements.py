@@ -963,6 +963,11 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
             if may_use:
                 findings.extend(_enum_value_uses(_Words(text, piece), added))
             continue
+        simple = _simple_add_value(text, piece) if keys == _ADD_VALUE_KEYS else None
+        if simple is not None:
+            added[simple[1]] = simple[0]
+            uses.labels_changed()
+            continue
         statement, words = _classified(text, piece, keys)
         if may_use and statement.kind in (ORDINARY, NO_TRANSACTION_BLOCK):
             findings.extend(_enum_value_uses(words, added))
@@ -990,6 +995,26 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
         index, action = closing
         findings[index] = findings[index]._replace(message=transaction_control_message(action, last=True))
     return findings
+
+
+_ADD_VALUE_KEYS = frozenset({_ADD_VALUE_WORD})
+_SIMPLE_NAME = r'"([^"\n\r]{1,15})"|([A-Za-z_][A-Za-z0-9_$]{0,14})'
+#: The whole of the one-line ``ALTER TYPE [schema.]name ADD VALUE 'label';`` drizzle-kit writes, with names of at
+#: most 15 characters (no truncation; ASCII unquoted) and a label without quotes or line breaks: read in one expression
+#: rather than token by token; anything else is classified as usual.
+_SIMPLE_ADD_VALUE = re.compile(
+    rf"(?ai:alter)[ \t]+(?ai:type)[ \t]+(?:(?:{_SIMPLE_NAME})\.)?(?:{_SIMPLE_NAME})[ \t]+(?ai:add)[ \t]+(?ai:value)"
+    rf"[ \t]+'([^'\n\r]*)'[ \t]*;?"
+)
+
+
+def _simple_add_value(text: str, piece: _Piece) -> tuple[str, str] | None:
+    """``(type name, label)`` of a piece :data:`_SIMPLE_ADD_VALUE` reads whole, as :func:`_add_enum_value` reads them."""
+    match = _SIMPLE_ADD_VALUE.fullmatch(text, piece.start, piece.end)
+    if match is None:
+        return None
+    quoted, word, label = match.group(3), match.group(4), match.group(5)
+    return (quoted if quoted is not None else fold_unquoted(word)), label
 
 
 def _non_atomic_findings_unfiltered(text: str) -> list[Finding]:
