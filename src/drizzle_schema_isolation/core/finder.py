@@ -55,6 +55,7 @@ from drizzle_schema_isolation.core.lexer import (
     is_ident_char,
     iter_tokens,
     next_significant,
+    skip_trivia,
     string_content_span,
     token_at,
     truncate_identifier,
@@ -456,7 +457,7 @@ class _Scan:
             elif char == ";":
                 self._end_statement()
                 self.last_end, self.last_is_semicolon = pos + 1, True
-                pos += 1
+                pos = skip_trivia(text, pos + 1)  # drizzle-kit's "--> statement-breakpoint": no event of its own
             elif char == "'":
                 pos = self._on_string(self._string_token(pos))
             elif char == '"':
@@ -615,11 +616,16 @@ class _Scan:
         return token.end
 
     def _on_dollar(self, pos: int) -> int:
-        param = _PARAM.match(self.text, pos)
+        text = self.text
+        if text.startswith("$$", pos):  # the usual DO $$ ... $$ body, read as token_at would
+            close = text.find("$$", pos + 2)
+            if close >= 0:
+                return self._on_string(Token(DOLLAR_STRING, pos, close + 2))
+        param = _PARAM.match(text, pos)
         if param is not None:
             self.last_end, self.last_is_semicolon = param.end(), False
             return param.end()
-        token = token_at(self.text, pos)
+        token = token_at(text, pos)
         if token.kind == DOLLAR_STRING:
             return self._on_string(token)
         self._note_token(token)  # a lone "$"
