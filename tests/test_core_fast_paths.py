@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from test_core_scaling import MEMORY_FACTOR, SHAPES, _peak_extra_bytes
 from test_core_statements import _reference_split
 
 from drizzle_schema_isolation.core import statements
@@ -264,3 +265,27 @@ def _find_with_exact_skip_ends(sql: str) -> list[Finding] | tuple[int, str]:
 def test_the_fast_skip_finds_its_last_token_as_the_group_semi_did(parts: list[str]) -> None:
     sql = "".join(parts)
     assert _outcome(sql, find_references) == _find_with_exact_skip_ends(sql)
+
+
+# --- bounded memory: the fast paths repeat groups a bounded number of times ----------------------------
+
+#: Shapes that make the statement reader's expressions repeat a group once per piece of a token, besides
+#: those tests/test_core_scaling.py gives find_references: every one behind a pending label too, where runs
+#: of statements are read while labels are pending.
+STATEMENT_SHAPES = {
+    **SHAPES,
+    "digits all through a name": "SELECT " + "a1" * 300_000 + ";\nCOMMIT;\n",
+    "names with digits in one run": "SELECT x FROM t WHERE " + "a1 = b2 AND " * 60_000 + "true;\nCOMMIT;\n",
+    "dollars in a $$ body": "DO $$" + " $ " * 200_000 + "$$;\nCOMMIT;\n",
+    "many short statements": "CREATE TABLE t (a int);\n" * 40_000 + "COMMIT;\n",
+    "stars and slashes in a block comment": "SELECT 1 /*" + " * /" * 100_000 + " */;\nCOMMIT;\n",
+    "a long string in a statement": "INSERT INTO t VALUES ('" + "it''s " * 50_000 + "');\nCOMMIT;\n",
+}
+
+
+@pytest.mark.parametrize("pending", [False, True], ids=["no label pending", "a label pending"])
+@pytest.mark.parametrize("text", list(STATEMENT_SHAPES.values()), ids=list(STATEMENT_SHAPES))
+def test_analysis_needs_memory_proportional_to_the_text(text: str, pending: bool) -> None:
+    sql = ("ALTER TYPE e ADD VALUE 'v';\n" if pending else "") + text
+    extra = _peak_extra_bytes(lambda: non_atomic_findings(sql))
+    assert extra <= MEMORY_FACTOR * len(sql) + 1_000_000, f"{extra / len(sql):.1f}x the text"

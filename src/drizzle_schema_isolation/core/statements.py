@@ -41,6 +41,8 @@ from drizzle_schema_isolation.core.lexer import (
     LexError,
     Token,
     ascii_class_except,
+    doubled_quote_body_end,
+    escape_body_end,
     fold_unquoted,
     identifier_value,
     iter_tokens,
@@ -152,11 +154,13 @@ _SKIPPABLE_CHAR = ascii_class_except(
 _SKIPPED_ITEM = rf"""
      {_SKIPPABLE_CHAR}
     |(?![eEbBxX]'|[uU]&['"]){IDENT_START}{IDENT_CONT}*(?!{IDENT_CONT})
-    |"(?:[^"]|"")+"(?!")
-    |'(?:[^']|'')*'(?!')
+    |"(?=[^"]|"")[^"]*(?:""[^"]*){{0,16}}"(?!")
+    |'[^']*(?:''[^']*){{0,16}}'(?!')
     |[0-9]+(?!{IDENT_CONT}|\.)
     |\.(?![0-9])
 """
+#: (Quoted names and strings with more than 16 doubled quotes go to the lexer: a repetition of a group costs
+#: the regex engine a frame until the match returns, and the lexer reads them with ``str.find``.)
 #: Skipped items, and parenthesized groups of nothing else (which leave the nesting as it was). Each item
 #: can match a piece of text in one way only (the lookaheads), so a group that does not close fails fast.
 #: At most 256 a call, and 256 items in a group: the regex engine keeps a frame per repetition until the
@@ -180,8 +184,10 @@ _RUN_CHAR = r"""[^'"$;()\-/.0-9]"""
 #: A maximal run of :data:`_RUN_CHAR` and of the digits and ``$`` that continue an identifier there: whole
 #: identifiers and the space and punctuation between them, one repetition for what the lexer reads as many tokens.
 #: A digit or ``$`` after any other character starts a number, parameter or dollar quote: the run stops there.
+#: At most 256 stretches of digits or ``$`` in one run (a repetition costs the engine a frame until the match
+#: returns); a run with more is not matched at all, and the statement goes to the splitter.
 _RUN = rf"""
-    {_RUN_CHAR}+(?:(?<={IDENT_CONT})[$0-9]+(?![$0-9]){_RUN_CHAR}*)*(?!{_RUN_CHAR})(?!(?<={IDENT_CONT})[$0-9])
+    {_RUN_CHAR}+(?:(?<={IDENT_CONT})[$0-9]+(?![$0-9]){_RUN_CHAR}*){{0,256}}(?!{_RUN_CHAR})(?!(?<={IDENT_CONT})[$0-9])
 """
 #: The whole of a statement that cannot define a function, read in a few regex calls: for most statements,
 #: what the loop of :class:`_Splitter` would find token by token. Items, each matching a piece of text in one
@@ -193,12 +199,12 @@ _RUN = rf"""
 #: :func:`_fast_piece` with ``str.find``.
 _FAST_ITEM = rf"""
      {_RUN}
-    |(?<!&)"(?=[^"]|"")[^"]*(?:""[^"]*)*"(?!")
-    |(?<![eEbBxX&])'[^']*(?:''[^']*)*'(?!')
+    |(?<!&)"(?=[^"]|"")[^"]*(?:""[^"]*){{0,16}}"(?!")
+    |(?<![eEbBxX&])'[^']*(?:''[^']*){{0,16}}'(?!')
     |[0-9]+(?!{IDENT_CONT}|\.)
     |\.(?![0-9])
     |--[^\n\r]*(?![^\n\r])
-    |/\*[^*/]*(?:(?:\*+(?![*/])|/(?!\*))[^*/]*)*\*+/
+    |/\*[^*/]*(?:(?:\*+(?![*/])|/(?!\*))[^*/]*){{0,64}}\*+/
     |-(?!-)
     |/(?![*])
 """
@@ -454,8 +460,6 @@ def _option_truth(text: str, tokens: list[Token]) -> bool:
 
 # --- string literal values -----------------------------------------------------------------------
 
-_STANDARD_PART = re.compile(r"'((?:[^']|'')*)'")
-_ESCAPE_PART = re.compile(r"'((?:[^'\\]|''|\\.)*)'", re.DOTALL)
 #: One escape of an E'...' string, read left to right as scan.l does: a doubled quote or a backslash escape.
 _BACKSLASH_ESCAPE = re.compile(
     r"''|\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL
@@ -465,16 +469,24 @@ _UNICODE_ESCAPE = re.compile(r"\\(?:(\\)|([0-9A-Fa-f]{4})|\+([0-9A-Fa-f]{6}))")
 _UESCAPE = re.compile(r"(?i)uescape\b")
 
 
-def _quoted_parts(text: str, token: Token, part: re.Pattern[str]) -> list[str] | None:
-    """The raw contents of the quoted pieces of a string token (``'a'`` newline ``'b'`` is one string)."""
+def _standard_body_end(text: str, pos: int) -> int:
+    return doubled_quote_body_end(text, pos, "'")
+
+
+def _quoted_parts(text: str, token: Token, body_end: Callable[[str, int], int]) -> list[str] | None:
+    """The raw contents of the quoted pieces of a string token (``'a'`` newline ``'b'`` is one string).
+
+    Each piece ends where the lexer ends it (``body_end``: after its closing quote, -1 if none), read with
+    ``str.find``: a regular expression repeating a group per character kept a frame for each.
+    """
     pos = text.index("'", token.start)
     parts = []
     while pos < token.end:
-        match = part.match(text, pos)
-        if match is None:
+        end = body_end(text, pos + 1)
+        if end < 0:
             return None
-        parts.append(match.group(1))
-        pos = skip_trivia(text, match.end()) if match.end() < token.end else match.end()
+        parts.append(text[pos + 1 : end - 1])
+        pos = skip_trivia(text, end) if end < token.end else end
     return parts
 
 
@@ -509,15 +521,15 @@ def string_literal_value(text: str, token: Token) -> str | None:
     """
     try:
         if token.kind == STRING:
-            parts = _quoted_parts(text, token, _STANDARD_PART)
+            parts = _quoted_parts(text, token, _standard_body_end)
             return None if parts is None else "".join(parts).replace("''", "'")
         if token.kind == ESCAPE_STRING:
-            parts = _quoted_parts(text, token, _ESCAPE_PART)
+            parts = _quoted_parts(text, token, escape_body_end)
             return None if parts is None else "".join(_unescape_backslashes(part) for part in parts)
         if token.kind == UNICODE_STRING:
             if _UESCAPE.match(text, skip_trivia(text, token.end)):
                 return None
-            parts = _quoted_parts(text, token, _STANDARD_PART)
+            parts = _quoted_parts(text, token, _standard_body_end)
             return None if parts is None else _unescape_unicode("".join(parts))
         if token.kind == DOLLAR_STRING:
             delimiter_end = text.index("$", token.start + 1) + 1
@@ -1073,7 +1085,7 @@ _ORDINARY_RUN = re.compile(
     rf"""(?:
         (?!(?ai:{'|'.join(sorted(_FIRST_ONLY_KEY_WORDS))})(?!{IDENT_CONT}))
         (?:{_FAST_HEAD_PATTERN})(?:{_FAST_ITEM}|{_FAST_NESTED}|{_PLAIN_DOLLAR_QUOTE}){{0,256}};(?P<last>)
-        (?:[{SPACE_CLASS}]+|--[^\n\r]*(?![^\n\r])|/\*[^*/]*(?:(?:\*+(?![*/])|/(?!\*))[^*/]*)*\*+/){{0,64}}
+        (?:[{SPACE_CLASS}]+|--[^\n\r]*(?![^\n\r])|/\*[^*/]*(?:(?:\*+(?![*/])|/(?!\*))[^*/]*){{0,64}}\*+/){{0,64}}
     ){{0,64}}""",
     re.VERBOSE | re.DOTALL,
 )
