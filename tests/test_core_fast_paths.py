@@ -209,13 +209,15 @@ FINDER_FRAGMENTS = st.sampled_from(
 
 
 def _find_slowly(sql: str) -> list[Finding] | tuple[int, str]:
-    """find_references with its short-name fast paths turned off: every name read as a token."""
+    """find_references with its short-name fast paths turned off: every name read as a token, and a "(" after
+    a qualified name seen only right after it."""
     from drizzle_schema_isolation.core import finder
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(finder, "_SHORT_NAME", re.compile(r"(?!)"))
         patch.setattr(finder, "_SHORT_QUOTED", 0)
         patch.setattr(finder, "_WORD_WINDOW", 0)
+        patch.setattr(finder, "_SPACE_RUN", re.compile(""))  # a "(" only right after the name
         return _outcome(sql, find_references)
 
 
@@ -226,6 +228,7 @@ def _find_slowly(sql: str) -> list[Finding] | tuple[int, str]:
 @example([("SELECT", " "), ("'s'", ""), ("::", ""), ("x", " "), ("/* c */", " "), ("1abc", "")])
 @example([("SELECT", " "), ("'s'", ""), ("::", ""), ('"pg_catalog"', ""), (".", ""), ("regclass", "")])
 @example([("CREATE TABLE", " "), ("a_word_longer_than_15", ""), ('"public"', ""), (".", ""), ('"x"', "")])
+@example([("CREATE TABLE", " "), ("value", " "), ('"public"', ""), (".", ""), ('"x"', " "), ("(", "")])
 def test_the_finder_reads_short_names_as_its_tokens_do(parts: list[tuple[str, str]]) -> None:
     sql = "".join(fragment + separator for fragment, separator in parts)
     assert _outcome(sql, find_references) == _find_slowly(sql)

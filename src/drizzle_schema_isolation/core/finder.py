@@ -192,6 +192,7 @@ _AFTER_STRING = re.compile(r"[ \t\n\r\f\v]*(?:::|--|/\*)")
 #: The word after a keyword, or a sign that a closer look is needed (a comment or a quoted name).
 _NEXT_WORD = re.compile(rf'[{SPACE_CLASS}]*(?:({IDENT_START}{IDENT_CONT}*)|(--|/\*|"|[uU]&"))?')
 _LINE_END = re.compile(r"[^\n\r]*")
+_SPACE_RUN = re.compile(f"[{SPACE_CLASS}]*")
 _PARAM = re.compile(r"\$[0-9]+")
 _SPACES = " \t\n\r\f\v"
 _LITERAL_NAME_PART = re.compile(
@@ -792,8 +793,8 @@ class _Scan:
         text = self.text
         last = self.last_end
         previous = None if last is None or self.last_is_semicolon else text[last - 1]
-        if previous == ":" or text.startswith("(", name.end):
-            return False
+        if previous == ":" or text.startswith("(", _SPACE_RUN.match(text, name.end).end()):  # type: ignore[union-attr]
+            return False  # (a "(" next is a function or a table's column list: never a column, whatever came before)
         word = self._previous_word()
         if word is not None and word not in _EXPRESSION_WORDS:
             if word in _TYPE_CONTEXT_WORDS or word not in NOT_PLAIN_IDENTIFIERS:
