@@ -606,10 +606,11 @@ class _Scan:
             statement.bodies.append(token)
         after = _AFTER_STRING.match(self.text, token.end)
         if after is not None:
-            # "::" right after the whitespace is the typecast token itself; a comment needs the lexer.
-            following = Token(TYPECAST, after.end() - 2, after.end()) if after.group().endswith("::") else (
-                self._next(token.end)
-            )
+            following: Token | None
+            if after.group().endswith("::"):  # right after the whitespace: the typecast token itself
+                following = Token(TYPECAST, after.end() - 2, after.end())
+            else:  # a comment first: the lexer reads past it
+                following = self._next(token.end)
             if following is not None and following.kind == TYPECAST:
                 if self._type_name_at(following.end) in NAME_LITERAL_TYPES:
                     self._check_name_literal(token)
@@ -635,13 +636,19 @@ class _Scan:
     def _on_quoted_identifier(self, pos: int) -> int:
         text = self.text
         body_end = text.find('"', pos + 1) + 1
-        if pos + 2 < body_end < len(text) and text[body_end] != '"' and body_end - pos <= _SHORT_QUOTED:
-            # The common shape, read without tokens: "name" with no doubled quote, too short to be truncated.
-            if text[pos + 1 : body_end - 1] in self.scanner.schemas and not text.startswith("&", pos - 1):
-                return self._on_qualifier(Token(QUOTED_IDENT, pos, body_end), text[pos + 1 : body_end - 1])
-            if not text.startswith("&", pos - 1):
-                self.last_end, self.last_is_semicolon = body_end, False
-                return body_end
+        if (
+            pos + 2 < body_end < len(text)
+            and text[body_end] != '"'
+            and body_end - pos <= _SHORT_QUOTED
+            and (pos == 0 or text[pos - 1] != "&")
+        ):
+            # The common shape, read without tokens: "name" (not U&"name") with no doubled quote, too short
+            # to be truncated, so its value is its text.
+            value = text[pos + 1 : body_end - 1]
+            if value in self.scanner.schemas:
+                return self._on_qualifier(Token(QUOTED_IDENT, pos, body_end), value)
+            self.last_end, self.last_is_semicolon = body_end, False
+            return body_end
         start = pos
         if pos >= 2 and text[pos - 2 : pos] in ("U&", "u&") and (pos == 2 or not is_ident_char(text[pos - 3])):
             start = pos - 2
