@@ -947,7 +947,7 @@ def non_atomic_findings(text: str) -> list[Finding]:
 
 def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
     """SI03 findings of every statement; with ``key_words``, statements that cannot matter are not classified
-    (runs of them are skipped whole while no added enum label is pending)."""
+    (runs of them are skipped whole, up to the next place a pending label may be used: see :class:`_PendingUses`)."""
     findings: list[Finding] = []
     added: dict[str, str | None] = {}  # value -> type name, uncommitted
     closing: tuple[int, str] | None = None  # a transaction-control finding no statement follows (yet)
@@ -1011,9 +1011,9 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
 
 _ADD_VALUE_KEYS = frozenset({_ADD_VALUE_WORD})
 _SIMPLE_NAME = r'"([^"\n\r]{1,15})"|([A-Za-z_][A-Za-z0-9_$]{0,14})'
-#: The whole of the one-line ``ALTER TYPE [schema.]name ADD VALUE 'label';`` drizzle-kit writes, with names of at
-#: most 15 characters (no truncation; ASCII unquoted) and a label without quotes or line breaks: read in one expression
-#: rather than token by token; anything else is classified as usual.
+#: The whole of the one-line ``ALTER TYPE [schema.]name ADD VALUE 'label';`` drizzle-kit writes, with names of
+#: at most 15 characters (no truncation; ASCII if unquoted) and a label without quotes or line breaks: read in
+#: one expression rather than token by token; anything else is classified as usual.
 _SIMPLE_ADD_VALUE = re.compile(
     rf"(?ai:alter)[ \t]+(?ai:type)[ \t]+(?:(?:{_SIMPLE_NAME})\.)?(?:{_SIMPLE_NAME})[ \t]+(?ai:add)[ \t]+(?ai:value)"
     rf"[ \t]+'([^'\n\r]*)'[ \t]*;?"
@@ -1021,7 +1021,8 @@ _SIMPLE_ADD_VALUE = re.compile(
 
 
 def _simple_add_value(text: str, piece: _Piece) -> tuple[str, str] | None:
-    """``(type name, label)`` of a piece :data:`_SIMPLE_ADD_VALUE` reads whole, as :func:`_add_enum_value` reads them."""
+    """``(type name, label)`` of a piece :data:`_SIMPLE_ADD_VALUE` reads whole, as :func:`_add_enum_value`
+    reads them; None for any other piece."""
     match = _SIMPLE_ADD_VALUE.fullmatch(text, piece.start, piece.end)
     if match is None:
         return None
