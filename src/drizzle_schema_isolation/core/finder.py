@@ -56,6 +56,7 @@ from drizzle_schema_isolation.core.lexer import (
     is_ident_char,
     iter_tokens,
     next_significant,
+    skip_trivia,
     string_content_span,
     token_at,
     truncate_identifier,
@@ -164,6 +165,21 @@ _FUNCTION_ALTERS = frozenset({"function", "procedure", "routine"})
 #: GRANT/REVOKE ... ON ALL <kind> IN SCHEMA.
 _ALL_IN_SCHEMA_KINDS = frozenset({"tables", "sequences", "functions", "procedures", "routines"})
 
+#: What can continue an unquoted identifier in ASCII (lexer.is_ident_char), and how far back
+#: _previous_word looks in one step.
+_ASCII_IDENT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$"
+_WORD_WINDOW = 64
+#: After whitespace, a quoted name of at most 15 characters without doubled quotes (group 1) or a word of at
+#: most 15 characters that no quote or ``&`` follows (group 2, so not the E, B, X, N or U& of a string or a
+#: U&"..." name): such a name is one token whose value needs no unescaping or truncation. Not before a comment
+#: or what may start a number: reading the token after the name could raise an error there (a number glued
+#: to a word) that the scan itself would not.
+_SHORT_NAME = re.compile(
+    rf'[{SPACE_CLASS}]*(?:"([^"]{{1,15}})"(?!")|({IDENT_START}{IDENT_CONT}{{0,14}})(?!{IDENT_CONT}|[\'"&]))'
+    rf"(?![{SPACE_CLASS}]*(?:[-/0-9]|\.[0-9]))"
+)
+#: The longest quoted identifier (quotes included) that can need no truncation: 15 characters of at most 4 bytes.
+_SHORT_QUOTED = 2 + MAX_IDENTIFIER_BYTES // 4
 #: Characters that start nothing interesting: not a word, quote, comment, dollar (nor ";" when careful).
 _PLAIN = ascii_class_except("-/'\"$;_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _WORD = re.compile(rf"{IDENT_START}{IDENT_CONT}*")
@@ -181,6 +197,7 @@ _CURRENT_SCHEMA = "current_schema()"
 #: The word after a keyword, or a sign that a closer look is needed (a comment or a quoted name).
 _NEXT_WORD = re.compile(rf'[{SPACE_CLASS}]*(?:({IDENT_START}{IDENT_CONT}*)|(--|/\*|"|[uU]&"))?')
 _LINE_END = re.compile(r"[^\n\r]*")
+_SPACE_RUN = re.compile(f"[{SPACE_CLASS}]*")
 _PARAM = re.compile(r"\$[0-9]+")
 _SPACES = " \t\n\r\f\v"
 _LITERAL_NAME_PART = re.compile(
@@ -225,11 +242,16 @@ class _Scanner(NamedTuple):
     repetition of a group until the match returns. Where the bound stops a match, the event handlers
     read a word, quoted name or string exactly as the skip would have; only plain characters (group 1
     matches before one) need another skip call (see :meth:`_Scan.run`).
+
+    ``fast_with_semi`` is the source of ``skip_fast`` with a group ``semi`` around its ``;`` step, compiled
+    only in the rare case where the end of a skip does not tell where its last token ends (see
+    :meth:`_Scan._note_skipped`): a capturing group inside the repeat costs the engine a tenth of its time.
     """
 
     schemas: frozenset[str]
     skip_fast: re.Pattern[str]
     skip_careful: re.Pattern[str]
+    fast_with_semi: str
 
 
 def _word_trie(words: Iterable[str] | dict[str, str]) -> str:
@@ -320,22 +342,33 @@ def _scanner(schemas: tuple[str, ...], chunk: int = SKIP_CHUNK) -> _Scanner:
     """
     careful = f"{_PLAIN}+|{common}"
     # In fast mode a ";" and the whitespace and line comments after it (drizzle-kit's
-    # "--> statement-breakpoint") are one step; group "semi" tells run() where the ";" was.
+    # "--> statement-breakpoint") are one step (SEMI: the group "semi" in fast_with_semi).
     fast = rf"""
-             (?P<semi>;[{SPACE_CLASS}]*(?:--[^\n\r]*[\n\r][{SPACE_CLASS}]*){{0,16}})
+             SEMI
             |{_PLAIN}+
             |{common}
             |(?<![eEbBxX])'[^']*(?:''[^']*){{0,16}}'(?![{SPACE_CLASS}]*(?:::|--|/\*|'|=|<>|!=))
     """
+    semi = rf";[{SPACE_CLASS}]*(?:--[^\n\r]*[\n\r][{SPACE_CLASS}]*){{0,16}}"
     return _Scanner(
         frozenset(schemas),
-        _bounded_repeat(fast, chunk),
-        _bounded_repeat(careful, chunk),
+        re.compile(_bounded_repeat_source(fast.replace("SEMI", f"(?:{semi})"), chunk), re.VERBOSE),
+        re.compile(_bounded_repeat_source(careful, chunk), re.VERBOSE),
+        _bounded_repeat_source(fast.replace("SEMI", f"(?P<semi>{semi})"), chunk),
     )
 
 
-def _bounded_repeat(alternatives: str, chunk: int) -> re.Pattern[str]:
-    return re.compile(rf"(?:{alternatives}){{0,{chunk}}}(?P<more>(?={_PLAIN}|-(?!-)|/(?!\*)))?", re.VERBOSE)
+def _bounded_repeat_source(alternatives: str, chunk: int) -> str:
+    return rf"(?:{alternatives}){{0,{chunk}}}(?P<more>(?={_PLAIN}|-(?!-)|/(?!\*)))?"
+
+
+@lru_cache(maxsize=8)
+def _compiled_verbose(source: str) -> re.Pattern[str]:
+    return re.compile(source, re.VERBOSE)
+
+
+#: The trivia the fast skip takes after a ";", with no quote in its comments (see _Scan._note_skipped).
+_SEMICOLON_TRIVIA = re.compile(rf"[{SPACE_CLASS}]*(?:--[^\n\r'\"]*[\n\r][{SPACE_CLASS}]*){{0,16}}")
 
 
 
@@ -417,11 +450,10 @@ class _Scan:
                 match = skip(text, match.end())  # type: ignore[union-attr]
             pos = match.end()  # type: ignore[union-attr]
             if pos > region:
-                if match.lastgroup == "semi" and match.end("semi") == pos:  # type: ignore[union-attr]
-                    # The skip ended with ";" and the trivia after it: the ";" is the last token.
-                    self.last_end, self.last_is_semicolon = match.start("semi") + 1, False  # type: ignore[union-attr]
-                elif text[pos - 1] not in _SPACES:
+                if text[pos - 1] not in _SPACES:
                     self.last_end, self.last_is_semicolon = pos, False
+                elif skip is fast:
+                    self._note_skipped(region, pos)
                 else:
                     self._note_plain(region, pos)
             if pos >= length:
@@ -434,7 +466,7 @@ class _Scan:
             elif char == ";":
                 self._end_statement()
                 self.last_end, self.last_is_semicolon = pos + 1, True
-                pos += 1
+                pos = skip_trivia(text, pos + 1)  # drizzle-kit's "--> statement-breakpoint": no event of its own
             elif char == "'":
                 pos = self._on_string(self._string_token(pos))
             elif char == '"':
@@ -445,6 +477,46 @@ class _Scan:
                 pos = self._on_word(pos)
         self._end_statement()
         return self.findings
+
+    def _note_skipped(self, start: int, end: int) -> None:
+        """Remember where the last token of a region the fast skip took, ending in whitespace, ends.
+
+        Its last step may be a ";" with the line comments after it, or whitespace after anything else. The
+        last non-space character ends the last token unless it stands in such a comment, which needs a "--"
+        on its line; a ";" there is as good as the real one (only the character before ``last_end`` is
+        ever read). Else a ";" that only whitespace and comments without quotes follow is the last token.
+        Otherwise the skip is matched again with its group "semi", as it once always was.
+        """
+        text = self.text
+        last = end - 1
+        while last > start and text[last - 1] in _SPACES:
+            last -= 1
+        if last == start:
+            return
+        if text[last - 1] != ";":
+            line_start = max(start, text.rfind("\n", start, last) + 1, text.rfind("\r", start, last) + 1)
+            if text.find("--", line_start, last) >= 0:
+                semicolon = text.rfind(";", start, end)
+                trivia = _SEMICOLON_TRIVIA.match(text, semicolon + 1)
+                if semicolon < 0 or trivia is None or trivia.end() != end:
+                    self._note_skipped_exactly(start, end)
+                    return
+                last = semicolon + 1
+        self.last_end, self.last_is_semicolon = last, False
+
+    def _note_skipped_exactly(self, start: int, end: int) -> None:
+        """:meth:`_note_skipped` by matching the skip again with its group "semi" (the reference)."""
+        text = self.text
+        skip = _compiled_verbose(self.scanner.fast_with_semi).match
+        match = skip(text, start)
+        while match.lastgroup == "more":  # type: ignore[union-attr]
+            match = skip(text, match.end())  # type: ignore[union-attr]
+        assert match is not None and match.end() == end
+        if match.lastgroup == "semi" and match.end("semi") == end:
+            # The skip ended with ";" and the trivia after it: the ";" is the last token.
+            self.last_end, self.last_is_semicolon = match.start("semi") + 1, False
+        else:
+            self._note_plain(start, end)
 
     def _note_plain(self, start: int, end: int) -> None:
         """Remember where the last significant character of a skipped region is."""
@@ -472,9 +544,13 @@ class _Scan:
         if end is None or self.last_is_semicolon:
             return None
         text = self.text
-        start = end
-        while start > 0 and is_ident_char(text[start - 1]):
-            start -= 1
+        # The ASCII part of the word in one C call; the loop below goes on only past a non-ASCII character
+        # or a word longer than the window.
+        window = text[max(0, end - _WORD_WINDOW) : end]
+        start = end - len(window) + len(window.rstrip(_ASCII_IDENT_CHARS))
+        if start > 0 and (start == end - len(window) or text[start - 1] >= "\x80"):
+            while start > 0 and is_ident_char(text[start - 1]):
+                start -= 1
         if start == end or text[start].isdigit() or text[start] == "$":
             return None
         return fold_unquoted(text[start:end])
@@ -545,8 +621,13 @@ class _Scan:
             statement.bodies.append(token)
         elif statement.kind == "function" and self._previous_word() == "as":
             statement.bodies.append(token)
-        if _AFTER_STRING.match(self.text, token.end):
-            following = self._next(token.end)
+        after = _AFTER_STRING.match(self.text, token.end)
+        if after is not None:
+            following: Token | None
+            if after.group().endswith("::"):  # right after the whitespace: the typecast token itself
+                following = Token(TYPECAST, after.end() - 2, after.end())
+            else:  # a comment first: the lexer reads past it
+                following = self._next(token.end)
             if following is not None and following.kind == TYPECAST:
                 if self._type_name_at(following.end) in NAME_LITERAL_TYPES:
                     self._check_name_literal(token)
@@ -559,11 +640,16 @@ class _Scan:
         return token.end
 
     def _on_dollar(self, pos: int) -> int:
-        param = _PARAM.match(self.text, pos)
+        text = self.text
+        if text.startswith("$$", pos):  # the usual DO $$ ... $$ body, read as token_at would
+            close = text.find("$$", pos + 2)
+            if close >= 0:
+                return self._on_string(Token(DOLLAR_STRING, pos, close + 2))
+        param = _PARAM.match(text, pos)
         if param is not None:
             self.last_end, self.last_is_semicolon = param.end(), False
             return param.end()
-        token = token_at(self.text, pos)
+        token = token_at(text, pos)
         if token.kind == DOLLAR_STRING:
             return self._on_string(token)
         self._note_token(token)  # a lone "$"
@@ -571,6 +657,20 @@ class _Scan:
 
     def _on_quoted_identifier(self, pos: int) -> int:
         text = self.text
+        body_end = text.find('"', pos + 1) + 1
+        if (
+            pos + 2 < body_end < len(text)
+            and text[body_end] != '"'
+            and body_end - pos <= _SHORT_QUOTED
+            and (pos == 0 or text[pos - 1] != "&")
+        ):
+            # The common shape, read without tokens: "name" (not U&"name") with no doubled quote, too short
+            # to be truncated, so its value is its text.
+            value = text[pos + 1 : body_end - 1]
+            if value in self.scanner.schemas:
+                return self._on_qualifier(Token(QUOTED_IDENT, pos, body_end), value)
+            self.last_end, self.last_is_semicolon = body_end, False
+            return body_end
         start = pos
         if pos >= 2 and text[pos - 2 : pos] in ("U&", "u&") and (pos == 2 or not is_ident_char(text[pos - 3])):
             start = pos - 2
@@ -615,23 +715,32 @@ class _Scan:
 
     # -- SI01: qualifiers -----------------------------------------------------------------------
 
-    def _on_qualifier(self, token: Token) -> int:
-        """A forbidden schema name: a finding if it qualifies a name (``public.t``)."""
+    def _on_qualifier(self, token: Token, schema: str | None = None) -> int:
+        """A forbidden schema name: a finding if it qualifies a name (``public.t``).
+
+        ``schema``: the name ``token`` denotes, when the caller has read it already.
+        """
         text = self.text
         fast = _ADJACENT_NAME.match(text, token.end)
         if fast is not None and not self._previous_is_dot():
             # The common drizzle shape "public"."t": no trivia, no three-part name.
             name_text = fast.group(1)
-            name_token = Token(QUOTED_IDENT if name_text[0] == '"' else IDENT, fast.start(1), fast.end(1))
+            quoted = name_text[0] == '"'
+            name_token = Token(QUOTED_IDENT if quoted else IDENT, fast.start(1), fast.end(1))
             if (
                 (token.start == 0 or not is_ident_char(text[token.start - 1]))
-                and self._forbidden(name_token) is None
-                and (name_token.kind == QUOTED_IDENT or fold_unquoted(name_text) not in NOT_PLAIN_IDENTIFIERS)
+                and (
+                    name_text[1:-1] not in self.scanner.schemas  # a short "name": its value is its text
+                    if quoted and len(name_text) <= _SHORT_QUOTED and '""' not in name_text
+                    else self._forbidden(name_token) is None
+                )
+                and (quoted or fold_unquoted(name_text) not in NOT_PLAIN_IDENTIFIERS)
             ):
                 if self._names_a_column(token.start, name_token):
                     self._note_token(name_token)
                     return name_token.end
-                schema = identifier_value(text, token)
+                if schema is None:
+                    schema = identifier_value(text, token)
                 self._report(
                     HARDCODED_SCHEMA,
                     token.start,
@@ -713,8 +822,8 @@ class _Scan:
         text = self.text
         last = self.last_end
         previous = None if last is None or self.last_is_semicolon else text[last - 1]
-        if previous == ":" or text.startswith("(", name.end):
-            return False
+        if previous == ":" or text.startswith("(", _SPACE_RUN.match(text, name.end).end()):  # type: ignore[union-attr]
+            return False  # (a "(" next is a function or a table's column list: never a column, whatever came before)
         word = self._previous_word()
         if word is not None and word not in _EXPRESSION_WORDS:
             if word in _TYPE_CONTEXT_WORDS or word not in NOT_PLAIN_IDENTIFIERS:
@@ -742,6 +851,12 @@ class _Scan:
 
     def _type_name_at(self, pos: int) -> str | None:
         """The (possibly ``pg_catalog.``-qualified) type name starting after ``pos``, folded."""
+        short = _SHORT_NAME.match(self.text, pos)
+        if short is not None:  # a name read without tokens: only pg_catalog needs a look at what follows
+            quoted, word = short.groups()
+            value = quoted if quoted is not None else fold_unquoted(word)
+            if value != "pg_catalog":
+                return value
         name = self._next(pos)
         if name is None or name.kind not in NAME_KINDS:
             return None

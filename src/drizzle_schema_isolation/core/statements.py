@@ -41,6 +41,8 @@ from drizzle_schema_isolation.core.lexer import (
     LexError,
     Token,
     ascii_class_except,
+    doubled_quote_body_end,
+    escape_body_end,
     fold_unquoted,
     identifier_value,
     iter_tokens,
@@ -152,11 +154,13 @@ _SKIPPABLE_CHAR = ascii_class_except(
 _SKIPPED_ITEM = rf"""
      {_SKIPPABLE_CHAR}
     |(?![eEbBxX]'|[uU]&['"]){IDENT_START}{IDENT_CONT}*(?!{IDENT_CONT})
-    |"(?:[^"]|"")+"(?!")
-    |'(?:[^']|'')*'(?!')
+    |"(?=[^"]|"")[^"]*(?:""[^"]*){{0,16}}"(?!")
+    |'[^']*(?:''[^']*){{0,16}}'(?!')
     |[0-9]+(?!{IDENT_CONT}|\.)
     |\.(?![0-9])
 """
+#: (Quoted names and strings with more than 16 doubled quotes go to the lexer: a repetition of a group costs
+#: the regex engine a frame until the match returns, and the lexer reads them with ``str.find``.)
 #: Skipped items, and parenthesized groups of nothing else (which leave the nesting as it was). Each item
 #: can match a piece of text in one way only (the lookaheads), so a group that does not close fails fast.
 #: At most 256 a call, and 256 items in a group: the regex engine keeps a frame per repetition until the
@@ -174,21 +178,33 @@ def _skip(text: str, pos: int) -> int:
         pos = end
 
 
+#: Characters that are never, nor start, a quote, comment, dollar quote, number, ``;`` or parenthesis: letters
+#: and ``_`` (within identifiers), whitespace and the other punctuation and operators.
+_RUN_CHAR = r"""[^'"$;()\-/.0-9]"""
+#: A maximal run of :data:`_RUN_CHAR` and of the digits and ``$`` that continue an identifier there: whole
+#: identifiers and the space and punctuation between them, one repetition for what the lexer reads as many tokens.
+#: A digit or ``$`` after any other character starts a number, parameter or dollar quote: the run stops there.
+#: At most 256 stretches of digits or ``$`` in one run (a repetition costs the engine a frame until the match
+#: returns); a run with more is not matched at all, and the statement goes to the splitter.
+_RUN = rf"""
+    {_RUN_CHAR}+(?:(?<={IDENT_CONT})[$0-9]+(?![$0-9]){_RUN_CHAR}*){{0,256}}(?!{_RUN_CHAR})(?!(?<={IDENT_CONT})[$0-9])
+"""
 #: The whole of a statement that cannot define a function, read in a few regex calls: for most statements,
 #: what the loop of :class:`_Splitter` would find token by token. Items, each matching a piece of text in one
-#: way only: the items of :data:`_SKIP` (strings and quoted identifiers unrolled, so without a repetition per
-#: character), line comments to the end of the line, block comments holding no ``/*`` (a nested one goes to
-#: the lexer), and a ``-`` or ``/`` not opening a comment. Parentheses nest up to three deep and may hold
-#: ``;``. A dollar quote outside parentheses is read by :func:`_fast_piece` with ``str.find``.
+#: way only: a :data:`_RUN`, quoted identifiers and standard strings (unrolled, so without a repetition per
+#: character; not after the ``E``, ``B``, ``X`` or ``U&`` that makes another kind of string: those go to the
+#: lexer), integers not glued to a name, dots not opening a number, line comments to the end of the line, block
+#: comments holding no ``/*`` (a nested one goes to the lexer), and a ``-`` or ``/`` not opening a comment.
+#: Parentheses nest up to three deep and may hold ``;``. A dollar quote outside parentheses is read by
+#: :func:`_fast_piece` with ``str.find``.
 _FAST_ITEM = rf"""
-     {_SKIPPABLE_CHAR}
-    |(?![eEbBxX]'|[uU]&['"]){IDENT_START}{IDENT_CONT}*(?!{IDENT_CONT})
-    |"(?=[^"]|"")[^"]*(?:""[^"]*)*"(?!")
-    |'[^']*(?:''[^']*)*'(?!')
+     {_RUN}
+    |(?<!&)"(?=[^"]|"")[^"]*(?:""[^"]*){{0,16}}"(?!")
+    |(?<![eEbBxX&])'[^']*(?:''[^']*){{0,16}}'(?!')
     |[0-9]+(?!{IDENT_CONT}|\.)
     |\.(?![0-9])
     |--[^\n\r]*(?![^\n\r])
-    |/\*[^*/]*(?:(?:\*+(?![*/])|/(?!\*))[^*/]*)*\*+/
+    |/\*[^*/]*(?:(?:\*+(?![*/])|/(?!\*))[^*/]*){{0,64}}\*+/
     |-(?!-)
     |/(?![*])
 """
@@ -210,16 +226,6 @@ _FAST_HEAD_PATTERN = rf"""
      (?!(?:[oO][rR]|[fF][uU][nN][cC][tT][iI][oO][nN]|[pP][rR][oO][cC][eE][dD][uU][rR][eE])(?!{IDENT_CONT})){_WORD}
 """
 _FAST_HEAD = re.compile(_FAST_HEAD_PATTERN, re.VERBOSE)
-#: Up to 64 whole statements :func:`_fast_piece` would read without a dollar quote, each with the trivia
-#: after it (whitespace, line comments, block comments holding no ``/*``); group ``last`` ends after the
-#: last ``;``. Searched up to a key word only (``endpos``), so trivia cut there is not counted.
-_ORDINARY_RUN = re.compile(
-    rf"""(?:
-        (?:{_FAST_HEAD_PATTERN})(?:{_FAST_ITEM}|{_FAST_NESTED}){{0,256}};(?P<last>)
-        (?:[{SPACE_CLASS}]+|--[^\n\r]*(?![^\n\r])|/\*[^*/]*(?:(?:\*+(?![*/])|/(?!\*))[^*/]*)*\*+/){{0,64}}
-    ){{0,64}}""",
-    re.VERBOSE | re.DOTALL,
-)
 
 
 def _fast_piece(text: str, start: int) -> _Piece | None:
@@ -454,8 +460,6 @@ def _option_truth(text: str, tokens: list[Token]) -> bool:
 
 # --- string literal values -----------------------------------------------------------------------
 
-_STANDARD_PART = re.compile(r"'((?:[^']|'')*)'")
-_ESCAPE_PART = re.compile(r"'((?:[^'\\]|''|\\.)*)'", re.DOTALL)
 #: One escape of an E'...' string, read left to right as scan.l does: a doubled quote or a backslash escape.
 _BACKSLASH_ESCAPE = re.compile(
     r"''|\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL
@@ -465,16 +469,24 @@ _UNICODE_ESCAPE = re.compile(r"\\(?:(\\)|([0-9A-Fa-f]{4})|\+([0-9A-Fa-f]{6}))")
 _UESCAPE = re.compile(r"(?i)uescape\b")
 
 
-def _quoted_parts(text: str, token: Token, part: re.Pattern[str]) -> list[str] | None:
-    """The raw contents of the quoted pieces of a string token (``'a'`` newline ``'b'`` is one string)."""
+def _standard_body_end(text: str, pos: int) -> int:
+    return doubled_quote_body_end(text, pos, "'")
+
+
+def _quoted_parts(text: str, token: Token, body_end: Callable[[str, int], int]) -> list[str] | None:
+    """The raw contents of the quoted pieces of a string token (``'a'`` newline ``'b'`` is one string).
+
+    Each piece ends where the lexer ends it (``body_end``: after its closing quote, -1 if none), read with
+    ``str.find``: a regular expression repeating a group per character kept a frame for each.
+    """
     pos = text.index("'", token.start)
     parts = []
     while pos < token.end:
-        match = part.match(text, pos)
-        if match is None:
+        end = body_end(text, pos + 1)
+        if end < 0:
             return None
-        parts.append(match.group(1))
-        pos = skip_trivia(text, match.end()) if match.end() < token.end else match.end()
+        parts.append(text[pos + 1 : end - 1])
+        pos = skip_trivia(text, end) if end < token.end else end
     return parts
 
 
@@ -509,15 +521,15 @@ def string_literal_value(text: str, token: Token) -> str | None:
     """
     try:
         if token.kind == STRING:
-            parts = _quoted_parts(text, token, _STANDARD_PART)
+            parts = _quoted_parts(text, token, _standard_body_end)
             return None if parts is None else "".join(parts).replace("''", "'")
         if token.kind == ESCAPE_STRING:
-            parts = _quoted_parts(text, token, _ESCAPE_PART)
+            parts = _quoted_parts(text, token, escape_body_end)
             return None if parts is None else "".join(_unescape_backslashes(part) for part in parts)
         if token.kind == UNICODE_STRING:
             if _UESCAPE.match(text, skip_trivia(text, token.end)):
                 return None
-            parts = _quoted_parts(text, token, _STANDARD_PART)
+            parts = _quoted_parts(text, token, _standard_body_end)
             return None if parts is None else _unescape_unicode("".join(parts))
         if token.kind == DOLLAR_STRING:
             delimiter_end = text.index("$", token.start + 1) + 1
@@ -731,9 +743,8 @@ def _no_transaction_block(words: _Words, keys: frozenset[str] | None) -> _Match 
     return None
 
 
-#: ``ALTER TYPE ... ADD VALUE`` and ``CREATE TYPE ... AS ENUM`` are read only in statements holding these words.
+#: ``ALTER TYPE ... ADD VALUE`` is read only in statements holding this word.
 _ADD_VALUE_WORD = "value"
-_ENUM_WORD = "enum"
 
 
 class _EnumValue(NamedTuple):
@@ -907,14 +918,6 @@ def _body_literals(text: str, token: Token) -> Iterator[Token]:
     yield from (t for t in body_tokens if t.kind in (STRING, ESCAPE_STRING, UNICODE_STRING))
 
 
-def _type_created(words: _Words) -> str | None:
-    """The name of the enum type a ``CREATE TYPE name AS ENUM`` statement creates."""
-    if not words.words_at(0, "create", "type"):
-        return None
-    name, index = _dotted_name(words, 2)
-    return name if words.words_at(index, "as", _ENUM_WORD) else None
-
-
 def _enum_value_uses(words: _Words, added: dict[str, str | None]) -> Iterator[Finding]:
     for literal in _statement_literals(words):
         value = string_literal_value(words.text, literal)
@@ -944,16 +947,16 @@ def non_atomic_findings(text: str) -> list[Finding]:
 
 def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
     """SI03 findings of every statement; with ``key_words``, statements that cannot matter are not classified
-    (runs of them are skipped whole while no added enum label is pending)."""
+    (runs of them are skipped whole, up to the next place a pending label may be used: see :class:`_PendingUses`)."""
     findings: list[Finding] = []
     added: dict[str, str | None] = {}  # value -> type name, uncommitted
-    created: set[str | None] = set()  # enum types created in the current transaction
     closing: tuple[int, str] | None = None  # a transaction-control finding no statement follows (yet)
     splitter = _Splitter(text)
+    uses = _PendingUses(text)
     pos = skip_trivia(text, 0)
     while pos < len(text):
-        if key_words is not None and not added:
-            skipped = key_words.skip_statements(pos)
+        if key_words is not None:
+            skipped = key_words.skip_statements(pos, uses.limit(pos, added))
             if skipped > pos:
                 closing = None
                 pos = skip_trivia(text, skipped)
@@ -963,26 +966,31 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
         if piece.terminated and piece.end == piece.start + 1:
             continue  # a lone ';' is no statement
         closing = None
-        may_use = bool(added) and (key_words is None or _may_use_values(text, piece, added))
+        may_use = bool(added) and (
+            key_words is None or piece.end > uses.limit(piece.start, added) and _may_use_values(text, piece, added)
+        )
         keys = key_words.in_statement(piece) if key_words is not None else None
         if keys is not None and not keys:
-            # An ORDINARY statement that creates no enum type: only its literals can matter.
+            # An ORDINARY statement: only its literals can matter.
             if may_use:
                 findings.extend(_enum_value_uses(_Words(text, piece), added))
+            continue
+        simple = _simple_add_value(text, piece) if keys == _ADD_VALUE_KEYS else None
+        if simple is not None:
+            added[simple[1]] = simple[0]
+            uses.labels_changed()
             continue
         statement, words = _classified(text, piece, keys)
         if may_use and statement.kind in (ORDINARY, NO_TRANSACTION_BLOCK):
             findings.extend(_enum_value_uses(words, added))
         if statement.kind == ORDINARY:
-            type_name = _type_created(words) if keys is None or _ENUM_WORD in keys else None
-            if type_name is not None:
-                created.add(type_name)
             continue
         if statement.kind == ADD_ENUM_VALUE:
             # Also for a type created in the same transaction: PostgreSQL 18 exempts those, 15 does not, and a
             # migration is checked without knowing the server it will meet.
             if statement.enum_value is not None:
                 added[statement.enum_value] = statement.enum_type
+                uses.labels_changed()
             continue
         assert statement.action_span is not None
         start, end = statement.action_span
@@ -991,7 +999,7 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
             closing = (len(findings), statement.action)
             if statement.action in _COMMITS or statement.action in _ROLLS_BACK:
                 added.clear()
-                created.clear()
+                uses.labels_changed()
         else:
             message = no_transaction_block_message(statement.action)
         findings.append(Finding(NON_ATOMIC, start, end, message))
@@ -1001,6 +1009,27 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
     return findings
 
 
+_ADD_VALUE_KEYS = frozenset({_ADD_VALUE_WORD})
+_SIMPLE_NAME = r'"([^"\n\r]{1,15})"|([A-Za-z_][A-Za-z0-9_$]{0,14})'
+#: The whole of the one-line ``ALTER TYPE [schema.]name ADD VALUE 'label';`` drizzle-kit writes, with names of
+#: at most 15 characters (no truncation; ASCII if unquoted) and a label without quotes or line breaks: read in
+#: one expression rather than token by token; anything else is classified as usual.
+_SIMPLE_ADD_VALUE = re.compile(
+    rf"(?ai:alter)[ \t]+(?ai:type)[ \t]+(?:(?:{_SIMPLE_NAME})\.)?(?:{_SIMPLE_NAME})[ \t]+(?ai:add)[ \t]+(?ai:value)"
+    rf"[ \t]+'([^'\n\r]*)'[ \t]*;?"
+)
+
+
+def _simple_add_value(text: str, piece: _Piece) -> tuple[str, str] | None:
+    """``(type name, label)`` of a piece :data:`_SIMPLE_ADD_VALUE` reads whole, as :func:`_add_enum_value`
+    reads them; None for any other piece."""
+    match = _SIMPLE_ADD_VALUE.fullmatch(text, piece.start, piece.end)
+    if match is None:
+        return None
+    quoted, word, label = match.group(3), match.group(4), match.group(5)
+    return (quoted if quoted is not None else fold_unquoted(word)), label
+
+
 def _non_atomic_findings_unfiltered(text: str) -> list[Finding]:
     """:func:`non_atomic_findings` classifying every statement: the reference the pre-filter must equal."""
     return _findings(text, None)
@@ -1008,20 +1037,20 @@ def _non_atomic_findings_unfiltered(text: str) -> list[Finding]:
 
 # --- which texts and statements can matter -----------------------------------------------------------
 
-#: For each first keyword of a statement that can be other than ORDINARY (or create an enum type), the
-#: keywords one of which it must contain to be: derived from the classifiers themselves.
+#: For each first keyword of a statement that can be other than ORDINARY, the keywords one of which it must
+#: contain to be: derived from the classifiers themselves. (A type created with CREATE TYPE ... AS ENUM makes no
+#: difference to a later ADD VALUE's findings, so CREATE TYPE is not looked at.)
 _KEY_WORDS_BY_FIRST_WORD: dict[str, frozenset[str]] = {
     **{word: frozenset({word}) for word in _TRANSACTION_WORDS},
     "alter": frozenset({_ADD_VALUE_WORD}),
-    "create": frozenset({_ENUM_WORD}),
 }
 for _refused in NO_TRANSACTION_BLOCK_STATEMENTS:
     _KEY_WORDS_BY_FIRST_WORD[_refused.first_word] = _KEY_WORDS_BY_FIRST_WORD.get(
         _refused.first_word, frozenset()
     ) | {_refused.key_word}
-#: Every key word, and those a finding needs (an enum type created matters only to a later ADD VALUE).
+#: Every key word; each is one a finding needs.
 _KEY_WORDS = frozenset().union(*_KEY_WORDS_BY_FIRST_WORD.values())
-_FINDING_WORDS = _KEY_WORDS - {_ENUM_WORD}
+_FINDING_WORDS = _KEY_WORDS
 #: VALUE last: it stands inside every VALUES, so looking for it as a whole word reads the whole text.
 _FINDING_WORDS_IN_ORDER = tuple(sorted(_FINDING_WORDS, key=lambda word: (word == _ADD_VALUE_WORD, word)))
 _KEY_WORD = re.compile(
@@ -1033,6 +1062,34 @@ _FINDING_WORD = re.compile(
 #: Each key word as a whole word, in lower-cased text (see :func:`_key_word_occurrences`).
 _KEY_WORD_PATTERNS = {word: re.compile(rf"{word}(?<!{IDENT_START}{word})(?!{IDENT_CONT})") for word in sorted(_KEY_WORDS)}
 _FIRST_WORD = re.compile(rf"{IDENT_START}{IDENT_CONT}*")
+#: Key words that matter only as the first word of a statement, as their own key (BEGIN, COMMIT, VACUUM,
+#: REINDEX, ...): wherever else they stand, they change nothing. Runs of statements are told apart from them by
+#: their first word; only the others (:data:`_INNER_KEY_WORDS`: ADD VALUE, CONCURRENTLY, DATABASE, ...) are
+#: searched for in the text, so the BEGIN and END of every DO block no longer stop a run.
+_FIRST_ONLY_KEY_WORDS = frozenset(
+    word
+    for word in _KEY_WORDS
+    if {first for first, keys in _KEY_WORDS_BY_FIRST_WORD.items() if word in keys} == {word}
+)
+_INNER_KEY_WORDS = _KEY_WORDS - _FIRST_ONLY_KEY_WORDS
+_INNER_KEY_WORD = re.compile(
+    rf"(?<!{IDENT_START})(?:{'|'.join(sorted(_INNER_KEY_WORDS))})(?!{IDENT_CONT})", re.IGNORECASE | re.ASCII
+)
+#: A ``$$`` dollar quote, its body read up to the first ``$$`` as the lexer does (at most 256 single ``$`` in
+#: it: a longer one stops the run and goes to the splitter).
+_PLAIN_DOLLAR_QUOTE = r"\$\$[^$]*(?:\$(?!\$)[^$]*){0,256}\$\$"
+#: Up to 64 whole statements that :func:`_fast_piece` would read, each with the trivia after it (whitespace,
+#: line comments, block comments holding no ``/*``); group ``last`` ends after the last ``;``. No statement
+#: starts with one of :data:`_FIRST_ONLY_KEY_WORDS`; a ``$$`` quote may stand outside parentheses (a DO block).
+#: Searched up to an inner key word only (``endpos``), so trivia cut there is not counted.
+_ORDINARY_RUN = re.compile(
+    rf"""(?:
+        (?!(?ai:{'|'.join(sorted(_FIRST_ONLY_KEY_WORDS))})(?!{IDENT_CONT}))
+        (?:{_FAST_HEAD_PATTERN})(?:{_FAST_ITEM}|{_FAST_NESTED}|{_PLAIN_DOLLAR_QUOTE}){{0,256}};(?P<last>)
+        (?:[{SPACE_CLASS}]+|--[^\n\r]*(?![^\n\r])|/\*[^*/]*(?:(?:\*+(?![*/])|/(?!\*))[^*/]*){{0,64}}\*+/){{0,64}}
+    ){{0,64}}""",
+    re.VERBOSE | re.DOTALL,
+)
 #: A digit that may start a number glued to a word ("1abc", "1e", "1_", "1.5x": the lexer's "trailing junk"),
 #: in code or not: the start of a number is never right after a letter, digit, ``_`` or non-ASCII character.
 _MAY_BE_NUMBER_JUNK = re.compile(rf"[0-9](?<!{IDENT_START}[0-9])(?<![0-9][0-9])[0-9.]*{IDENT_START}")
@@ -1062,7 +1119,7 @@ class _KeyWords:
 
     def _first_from(self, pos: int) -> tuple[int, str] | None:
         if self._occurrences is None:
-            self._occurrences = _key_word_occurrences(self.text, self._lowered)
+            self._occurrences = _key_word_occurrences(self.text, self._lowered, inner=True)
             self._head = next(self._occurrences, None)
         head = self._head
         while head is not None and head[0] < pos:
@@ -1070,11 +1127,13 @@ class _KeyWords:
         self._head = head
         return head
 
-    def skip_statements(self, pos: int) -> int:
+    def skip_statements(self, pos: int, limit: int) -> int:
         """The end of the last ``;`` of a run of whole statements from ``pos`` that hold no key word (so are
-        ORDINARY and create no enum type) and that the splitter reads the same way; ``pos`` if none."""
+        ORDINARY), that end before ``limit`` and that the splitter reads the same way;
+        ``pos`` if none."""
         head = self._first_from(pos)
-        limit = head[0] if head is not None else len(self.text)
+        if head is not None and head[0] < limit:
+            limit = head[0]
         if limit <= pos:
             return pos
         run = _ORDINARY_RUN.match(self.text, pos, limit)
@@ -1082,7 +1141,7 @@ class _KeyWords:
         return max(run.end("last"), pos)
 
     def in_statement(self, piece: _Piece) -> frozenset[str]:
-        """The key words in the statement that may make it other than ORDINARY (or create an enum type): for
+        """The key words in the statement that may make it other than ORDINARY: for
         its first word, those of :data:`_KEY_WORDS_BY_FIRST_WORD` that stand in it. Pieces come in text order.
         """
         head = self._first_from(piece.start)
@@ -1105,8 +1164,9 @@ class _KeyWords:
 _NO_KEYS: frozenset[str] = frozenset()
 
 
-def _key_word_occurrences(text: str, lowered: str | None) -> Iterator[tuple[int, str]]:
-    """``(offset, key word)`` of each whole-word occurrence of a key word, in text order.
+def _key_word_occurrences(text: str, lowered: str | None, inner: bool = False) -> Iterator[tuple[int, str]]:
+    """``(offset, key word)`` of each whole-word occurrence of a key word (with ``inner``, of the
+    :data:`_INNER_KEY_WORDS` only), in text order.
 
     Searched in the lower-cased text (``lowered``), one regular expression a word that starts with the word
     itself (so the engine looks for it as a literal) and checks the characters around it: many times faster
@@ -1116,9 +1176,15 @@ def _key_word_occurrences(text: str, lowered: str | None) -> Iterator[tuple[int,
     alternatives reads the text itself.
     """
     if lowered is None:
-        return ((match.start(), match.group().lower()) for match in _KEY_WORD.finditer(text))
+        expression = _INNER_KEY_WORD if inner else _KEY_WORD
+        return ((match.start(), match.group().lower()) for match in expression.finditer(text))
+    words = _INNER_KEY_WORDS if inner else _KEY_WORDS
     return heapq.merge(
-        *(_occurrences_of(word, pattern, lowered) for word, pattern in _KEY_WORD_PATTERNS.items() if word in lowered)
+        *(
+            _occurrences_of(word, pattern, lowered)
+            for word, pattern in _KEY_WORD_PATTERNS.items()
+            if word in words and word in lowered
+        )
     )
 
 
@@ -1135,8 +1201,12 @@ def _cannot_hold_findings(text: str, key_words: _KeyWords) -> bool:
     return not key_words.any_finding_word() and _MAY_BE_NUMBER_JUNK.search(text) is None
 
 
-#: A quote that may open an ``E'...'`` or ``U&'...'`` string, whose value is not its text.
-_ESCAPED_STRING_OPENER = re.compile(r"[eE&]'")
+#: A quote that may open an ``E'...'`` or ``U&'...'`` string, whose value is not its text. Not after a letter, ``_``
+#: or non-ASCII character: the E or U would then continue an identifier or stand inside a string, comment or
+#: quoted identifier (so ``'none'`` holds no opener; ``$$x$$E'v'`` and ``$1E'v'`` do).
+#: (Found at its quote, the lookbehinds after: a pattern starting with a lookbehind or a class is searched at
+#: every offset or every E, ten times slower than for the literal quote.)
+_ESCAPED_STRING_OPENER = re.compile(rf"'(?<=[eE&]')(?<!{IDENT_START}[eE]')(?<!{IDENT_START}[uU]&')")
 #: A quote that may close the first part of a string continued on another line (scan.l's ``quotecontinue``).
 _CONTINUED_STRING = re.compile(
     rf"'[ \t\f\v]*(?:--[^\n\r]*)?[\n\r][{SPACE_CLASS}]*(?:--[^\n\r]*[\n\r][{SPACE_CLASS}]*)*'"
@@ -1163,3 +1233,54 @@ def _may_use_values(text: str, piece: _Piece, added: dict[str, str | None]) -> b
 
 
 _LABELS_SEARCHED = 8
+
+
+class _PendingUses:
+    """Where the first statement that :func:`_may_use_values` may accept can end, so that runs of statements
+    before it are skipped whole while labels are pending (drizzle-kit files add a label early and never
+    commit: without this, every later statement was split and searched one at a time).
+
+    :func:`_may_use_values` accepts a statement only if its text holds a marker: an escape or Unicode string
+    opener, a continued string, a pending label in quotes, or (with many labels) any quote. A statement
+    that ends before the first marker at or after its start holds none. Each marker's next offset is kept
+    and searched again only once passed, so the text is read once per marker, whatever the statements.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._next: dict[str | re.Pattern[str], int] = {}  # marker -> offset of its next occurrence
+        self._limit = -1  # the last limit returned, while the labels stay the same
+
+    def labels_changed(self) -> None:
+        """To be called whenever a label is added or the pending labels are dropped."""
+        self._limit = -1
+
+    def limit(self, pos: int, added: dict[str, str | None]) -> int:
+        """The offset of the first marker at or after ``pos`` (the text's length if none or no label pending)."""
+        text = self.text
+        if not added:
+            return len(text)
+        if pos <= self._limit:  # no marker starts between the position it was computed at and the limit
+            return self._limit
+        markers: list[str | re.Pattern[str]] = [_ESCAPED_STRING_OPENER, _CONTINUED_STRING]
+        if len(added) > _LABELS_SEARCHED:
+            markers.append("'")
+        else:
+            markers.extend("'" + value.replace("'", "''") + "'" for value in added)
+        limit = len(text)
+        for marker in markers:
+            found = self._next.get(marker, -1)
+            if found < pos:
+                found = self._find(marker, pos)
+                self._next[marker] = found
+            limit = min(limit, found)
+        self._limit = limit
+        return limit
+
+    def _find(self, marker: str | re.Pattern[str], pos: int) -> int:
+        text = self.text
+        if isinstance(marker, str):
+            found = text.find(marker, pos)
+            return len(text) if found < 0 else found
+        match = marker.search(text, pos)
+        return len(text) if match is None else match.start()
