@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import NamedTuple
 
+from drizzle_schema_isolation.core.lazy_regex import lazy
+
 
 def ascii_class_except(allowed: str) -> str:
     """A regex class of every ASCII character except ``allowed`` (and so of no non-ASCII one).
@@ -100,7 +102,7 @@ class Token(NamedTuple):
 
 # --- the pieces of scan.l ------------------------------------------------------------------------
 
-_QUOTE_CONTINUE = re.compile(
+_QUOTE_CONTINUE = lazy(
     # whitespace_with_newline followed by a quote: 'foo'\n'bar' is one string.
     # Written unrolled (a comment runs to the line end, so at most one ends the first line) so that
     # no two repetitions can share characters: backtracking stays linear when no quote follows.
@@ -156,14 +158,14 @@ def bit_body_end(text: str, pos: int) -> int:
 def _standard_body_end(text: str, pos: int) -> int:
     return doubled_quote_body_end(text, pos, "'")
 _BLOCK_COMMENT_MARK = re.compile(r"/\*|\*/")
-_DOLLAR_DELIMITER = re.compile(rf"\$(?:{IDENT_START}{DOLQ_CONT}*)?\$")
+_DOLLAR_DELIMITER = lazy(rf"\$(?:{IDENT_START}{DOLQ_CONT}*)?\$")
 _OPERATOR_SPECIALS = frozenset("~!@#^&|`?%")
 #: scan.l's decinteger, numeric and real (``..`` after an integer is numericfail: integer, then ``..``).
 #: Digit runs are written ``[0-9]+(?:_[0-9]+)*`` (one repetition per underscore, not per digit).
 _DIGITS = r"[0-9]+(?:_[0-9]+)*"
 _DECIMAL = rf"(?:{_DIGITS}(?:\.(?!\.)(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][-+]?{_DIGITS})?"
 #: scan.l's integer_junk / numeric_junk / real_junk: a number followed by an identifier.
-_NUMBER_JUNK = re.compile(rf"{_DECIMAL}{IDENT_START}{IDENT_CONT}*")
+_NUMBER_JUNK = lazy(rf"{_DECIMAL}{IDENT_START}{IDENT_CONT}*")
 _SELF_CHARS = frozenset(",()[].;:+-*/%^<>=")
 
 _TOKEN = re.compile(

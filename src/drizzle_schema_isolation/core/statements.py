@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from drizzle_schema_isolation.core.findings import NON_ATOMIC, Finding
+from drizzle_schema_isolation.core.lazy_regex import lazy
 from drizzle_schema_isolation.core.lexer import (
     DOLLAR_STRING,
     DOLQ_CONT,
@@ -166,7 +167,7 @@ _SKIPPED_ITEM = rf"""
 #: At most 256 a call, and 256 items in a group: the regex engine keeps a frame per repetition until the
 #: match returns (a 10 MB statement took 1.3 GB); :func:`_skip` repeats the call, and a longer group is read
 #: with its parentheses as tokens.
-_SKIP = re.compile(rf"(?:{_SKIPPED_ITEM}|\((?:{_SKIPPED_ITEM}){{0,256}}\)){{0,256}}", re.VERBOSE)
+_SKIP = lazy(rf"(?:{_SKIPPED_ITEM}|\((?:{_SKIPPED_ITEM}){{0,256}}\)){{0,256}}", re.VERBOSE)
 
 
 def _skip(text: str, pos: int) -> int:
@@ -213,9 +214,9 @@ _FAST_NESTED = _FAST_GROUP.format(
     items=_FAST_GROUP.format(items=_FAST_GROUP.format(items=_FAST_ITEM) + "|" + _FAST_ITEM) + "|" + _FAST_ITEM
 )
 #: The lexer's dollar-quote opener (a ``$`` and digits is a parameter instead).
-_DOLLAR_OPEN = re.compile(rf"\$(?:{IDENT_START}{DOLQ_CONT}*)?\$")
+_DOLLAR_OPEN = lazy(rf"\$(?:{IDENT_START}{DOLQ_CONT}*)?\$")
 #: At most 256 items or groups a call, so that the regex engine's memory stays bounded (as with _SKIP).
-_FAST_BODY = re.compile(rf"(?:{_FAST_ITEM}|{_FAST_NESTED}){{0,256}}", re.VERBOSE | re.DOTALL)
+_FAST_BODY = lazy(rf"(?:{_FAST_ITEM}|{_FAST_NESTED}){{0,256}}", re.VERBOSE | re.DOTALL)
 _WORD = rf"{IDENT_START}{IDENT_CONT}+(?!{IDENT_CONT})"
 #: A first identifier other than CREATE, or CREATE and a second one other than OR, FUNCTION or PROCEDURE: psql
 #: then reads no more identifiers (see :func:`_may_become_function_head`). Two characters at least, so never
@@ -225,7 +226,7 @@ _FAST_HEAD_PATTERN = rf"""
     |[cC][rR][eE][aA][tT][eE][{SPACE_CLASS}]+
      (?!(?:[oO][rR]|[fF][uU][nN][cC][tT][iI][oO][nN]|[pP][rR][oO][cC][eE][dD][uU][rR][eE])(?!{IDENT_CONT})){_WORD}
 """
-_FAST_HEAD = re.compile(_FAST_HEAD_PATTERN, re.VERBOSE)
+_FAST_HEAD = lazy(_FAST_HEAD_PATTERN, re.VERBOSE)
 
 
 def _fast_piece(text: str, start: int) -> _Piece | None:
@@ -461,11 +462,11 @@ def _option_truth(text: str, tokens: list[Token]) -> bool:
 # --- string literal values -----------------------------------------------------------------------
 
 #: One escape of an E'...' string, read left to right as scan.l does: a doubled quote or a backslash escape.
-_BACKSLASH_ESCAPE = re.compile(
+_BACKSLASH_ESCAPE = lazy(
     r"''|\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL
 )
 _SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-_UNICODE_ESCAPE = re.compile(r"\\(?:(\\)|([0-9A-Fa-f]{4})|\+([0-9A-Fa-f]{6}))")
+_UNICODE_ESCAPE = lazy(r"\\(?:(\\)|([0-9A-Fa-f]{4})|\+([0-9A-Fa-f]{6}))")
 _UESCAPE = re.compile(r"(?i)uescape\b")
 
 
@@ -673,7 +674,7 @@ def _alter_subscription(words: _Words) -> _Match | None:
     return None
 
 
-_DETACH = re.compile("(?i)detach")
+_DETACH = lazy("(?i)detach")
 
 
 def _detach_partition_concurrently(words: _Words) -> _Match | None:
@@ -1014,7 +1015,7 @@ _SIMPLE_NAME = r'"([^"\n\r]{1,15})"|([A-Za-z_][A-Za-z0-9_$]{0,14})'
 #: The whole of the one-line ``ALTER TYPE [schema.]name ADD VALUE 'label';`` drizzle-kit writes, with names of
 #: at most 15 characters (no truncation; ASCII if unquoted) and a label without quotes or line breaks: read in
 #: one expression rather than token by token; anything else is classified as usual.
-_SIMPLE_ADD_VALUE = re.compile(
+_SIMPLE_ADD_VALUE = lazy(
     rf"(?ai:alter)[ \t]+(?ai:type)[ \t]+(?:(?:{_SIMPLE_NAME})\.)?(?:{_SIMPLE_NAME})[ \t]+(?ai:add)[ \t]+(?ai:value)"
     rf"[ \t]+'([^'\n\r]*)'[ \t]*;?"
 )
@@ -1053,14 +1054,14 @@ _KEY_WORDS = frozenset().union(*_KEY_WORDS_BY_FIRST_WORD.values())
 _FINDING_WORDS = _KEY_WORDS
 #: VALUE last: it stands inside every VALUES, so looking for it as a whole word reads the whole text.
 _FINDING_WORDS_IN_ORDER = tuple(sorted(_FINDING_WORDS, key=lambda word: (word == _ADD_VALUE_WORD, word)))
-_KEY_WORD = re.compile(
+_KEY_WORD = lazy(
     rf"(?<!{IDENT_START})(?:{'|'.join(sorted(_KEY_WORDS))})(?!{IDENT_CONT})", re.IGNORECASE | re.ASCII
 )
-_FINDING_WORD = re.compile(
+_FINDING_WORD = lazy(
     rf"(?<!{IDENT_START})(?:{'|'.join(sorted(_FINDING_WORDS))})(?!{IDENT_CONT})", re.IGNORECASE | re.ASCII
 )
 #: Each key word as a whole word, in lower-cased text (see :func:`_key_word_occurrences`).
-_KEY_WORD_PATTERNS = {word: re.compile(rf"{word}(?<!{IDENT_START}{word})(?!{IDENT_CONT})") for word in sorted(_KEY_WORDS)}
+_KEY_WORD_PATTERNS = {word: lazy(rf"{word}(?<!{IDENT_START}{word})(?!{IDENT_CONT})") for word in sorted(_KEY_WORDS)}
 _FIRST_WORD = re.compile(rf"{IDENT_START}{IDENT_CONT}*")
 #: Key words that matter only as the first word of a statement, as their own key (BEGIN, COMMIT, VACUUM,
 #: REINDEX, ...): wherever else they stand, they change nothing. Runs of statements are told apart from them by
@@ -1072,7 +1073,7 @@ _FIRST_ONLY_KEY_WORDS = frozenset(
     if {first for first, keys in _KEY_WORDS_BY_FIRST_WORD.items() if word in keys} == {word}
 )
 _INNER_KEY_WORDS = _KEY_WORDS - _FIRST_ONLY_KEY_WORDS
-_INNER_KEY_WORD = re.compile(
+_INNER_KEY_WORD = lazy(
     rf"(?<!{IDENT_START})(?:{'|'.join(sorted(_INNER_KEY_WORDS))})(?!{IDENT_CONT})", re.IGNORECASE | re.ASCII
 )
 #: A ``$$`` dollar quote, its body read up to the first ``$$`` as the lexer does (at most 256 single ``$`` in
@@ -1092,7 +1093,7 @@ _ORDINARY_RUN = re.compile(
 )
 #: A digit that may start a number glued to a word ("1abc", "1e", "1_", "1.5x": the lexer's "trailing junk"),
 #: in code or not: the start of a number is never right after a letter, digit, ``_`` or non-ASCII character.
-_MAY_BE_NUMBER_JUNK = re.compile(rf"[0-9](?<!{IDENT_START}[0-9])(?<![0-9][0-9])[0-9.]*{IDENT_START}")
+_MAY_BE_NUMBER_JUNK = lazy(rf"[0-9](?<!{IDENT_START}[0-9])(?<![0-9][0-9])[0-9.]*{IDENT_START}")
 
 
 class _KeyWords:
@@ -1206,9 +1207,9 @@ def _cannot_hold_findings(text: str, key_words: _KeyWords) -> bool:
 #: quoted identifier (so ``'none'`` holds no opener; ``$$x$$E'v'`` and ``$1E'v'`` do).
 #: (Found at its quote, the lookbehinds after: a pattern starting with a lookbehind or a class is searched at
 #: every offset or every E, ten times slower than for the literal quote.)
-_ESCAPED_STRING_OPENER = re.compile(rf"'(?<=[eE&]')(?<!{IDENT_START}[eE]')(?<!{IDENT_START}[uU]&')")
+_ESCAPED_STRING_OPENER = lazy(rf"'(?<=[eE&]')(?<!{IDENT_START}[eE]')(?<!{IDENT_START}[uU]&')")
 #: A quote that may close the first part of a string continued on another line (scan.l's ``quotecontinue``).
-_CONTINUED_STRING = re.compile(
+_CONTINUED_STRING = lazy(
     rf"'[ \t\f\v]*(?:--[^\n\r]*)?[\n\r][{SPACE_CLASS}]*(?:--[^\n\r]*[\n\r][{SPACE_CLASS}]*)*'"
 )
 
