@@ -609,9 +609,17 @@ class _Scan:
 
         Equal messages are stored once: a name qualified many times (``"public"."users"`` in every foreign
         key) gives the same message each time, and a message is the largest part of a finding. The first
-        string of each message is kept and the equal ones built later are dropped at once.
+        string of each message is kept and the equal ones built later are dropped at once. At most the last
+        :data:`_SHARED_MESSAGES` distinct messages are remembered: a table of every message of a file of
+        unique names would be a large short-lived block, which the C allocator does not always give back.
         """
-        message = self.messages.setdefault(message, message)
+        messages = self.messages
+        shared = messages.get(message)
+        if shared is None:
+            if len(messages) >= _SHARED_MESSAGES:
+                messages.clear()
+            messages[message] = shared = message
+        message = shared
         to_outer = self.to_outer
         if to_outer is not None:
             mapped_start, mapped_end = to_outer(start), to_outer(end)
@@ -1783,6 +1791,9 @@ def _format_qualifier_arguments(template: str) -> list[int]:
 
 
 _IN_BODY = " inside a code body"
+#: How many distinct messages a scan remembers to share (see _Scan._report): far more names than a migration
+#: qualifies in a stretch, a table of a few tens of KB.
+_SHARED_MESSAGES = 1024
 #: How many tokens a GRANT/REVOKE or ALTER DEFAULT PRIVILEGES is read for its ON/IN SCHEMA clause.
 _GRANT_WORDS_LIMIT = 200
 #: How many ``||`` operands and tokens an EXECUTE expression is followed for (bounds the work per EXECUTE).
