@@ -609,9 +609,10 @@ class _Scan:
 
         Equal messages are stored once: a name qualified many times (``"public"."users"`` in every foreign
         key) gives the same message each time, and a message is the largest part of a finding. The first
-        string of each message is kept and the equal ones built later are dropped at once. At most the last
-        :data:`_SHARED_MESSAGES` distinct messages are remembered: a table of every message of a file of
-        unique names would be a large short-lived block, which the C allocator does not always give back.
+        string of each message is kept and the equal ones built later are dropped at once. Only a few recent
+        distinct messages are remembered (:data:`_SHARED_MESSAGES`): repeats come close together (a type
+        and the column using it, a table and its foreign keys), and a table of every message of a file of
+        unique names would be large short-lived blocks that the C allocator does not give back.
         """
         messages = self.messages
         shared = messages.get(message)
@@ -1791,9 +1792,11 @@ def _format_qualifier_arguments(template: str) -> list[int]:
 
 
 _IN_BODY = " inside a code body"
-#: How many distinct messages a scan remembers to share (see _Scan._report): far more names than a migration
-#: qualifies in a stretch, a table of a few tens of KB.
-_SHARED_MESSAGES = 1024
+#: How many distinct messages a scan remembers to share (see _Scan._report). Ten keeps the table within
+#: Python's small-object allocator (at most 512 bytes, also with 3.10's larger entries): a larger one lives in the
+#: C heap, where 1024 entries raised the peak RSS of check and fix on a 20 MB DO body by 8 MB although Python
+#: held 9 MB less. Ten shares 99% of what sharing every message would on drizzle-kit SQL (benchmarks/bench_size).
+_SHARED_MESSAGES = 10
 #: How many tokens a GRANT/REVOKE or ALTER DEFAULT PRIVILEGES is read for its ON/IN SCHEMA clause.
 _GRANT_WORDS_LIMIT = 200
 #: How many ``||`` operands and tokens an EXECUTE expression is followed for (bounds the work per EXECUTE).
