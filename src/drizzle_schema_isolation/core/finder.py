@@ -439,7 +439,7 @@ class _Scan:
         # reports: no second list and no copied findings, whatever the size of the body.
         self.findings: list[Finding] = [] if findings is None else findings
         self.to_outer = to_outer
-        # Every message reported so far, each kept once (see _report); shared with the scans of bodies.
+        # The last few messages reported, to share equal ones (see _report); shared with the scans of bodies.
         self.messages: dict[str, str] = {} if messages is None else messages
         self.statement = _Statement()
         # End offset of the last significant token and whether it was a ";" (statement start).
