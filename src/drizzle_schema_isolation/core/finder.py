@@ -19,6 +19,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from operator import attrgetter
 from typing import NamedTuple
 
 from drizzle_schema_isolation.core.findings import (
@@ -381,10 +382,23 @@ def find_references(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> list
     """
     scanner = _scanner(normalize_schemas(schemas) if not isinstance(schemas, tuple) else _checked(schemas))
     findings = _Scan(text, scanner).run()
-    findings.sort(key=lambda f: (f.start, f.code, f.end))
+    _sort_by_position(findings)
     # One span can be reached two ways in nonsensical SQL (a literal that is both a DO body and a
     # sequence name); report it once so that fixes never overlap.
     return [f for i, f in enumerate(findings) if i == 0 or f != findings[i - 1]]
+
+
+def _sort_by_position(findings: list[Finding]) -> None:
+    """Sort ``findings`` by ``(start, code, end)``, stably, without a key tuple per finding.
+
+    A key tuple costs 64 bytes a finding (16 MB for the 260,000 qualifiers of a 20 MB DO body) for the
+    duration of the sort; three stable sorts, last key first, give the same order and only need one list
+    of references to values the findings already hold. The scan reports nearly in order, so each sort is
+    close to one linear pass.
+    """
+    findings.sort(key=attrgetter("end"))
+    findings.sort(key=attrgetter("code"))
+    findings.sort(key=attrgetter("start"))
 
 
 @lru_cache(maxsize=64)
@@ -417,6 +431,7 @@ class _Scan:
         scanner: _Scanner,
         findings: list[Finding] | None = None,
         to_outer: Callable[[int], int] | None = None,
+        messages: dict[str, str] | None = None,
     ) -> None:
         self.text = text
         self.scanner = scanner
@@ -424,6 +439,8 @@ class _Scan:
         # reports: no second list and no copied findings, whatever the size of the body.
         self.findings: list[Finding] = [] if findings is None else findings
         self.to_outer = to_outer
+        # The last few messages reported, to share equal ones (see _report); shared with the scans of bodies.
+        self.messages: dict[str, str] = {} if messages is None else messages
         self.statement = _Statement()
         # End offset of the last significant token and whether it was a ";" (statement start).
         self.last_end: int | None = None
@@ -588,6 +605,22 @@ class _Scan:
         deletions: tuple[tuple[int, int], ...] = (),
         unsafe_edits: tuple[Edit, ...] = (),
     ) -> None:
+        """Add a finding, its offsets mapped to the file's.
+
+        Equal messages are stored once: a name qualified many times (``"public"."users"`` in every foreign
+        key) gives the same message each time, and a message is the largest part of a finding. The first
+        string of each message is kept and the equal ones built later are dropped at once. Only a few recent
+        distinct messages are remembered (:data:`_SHARED_MESSAGES`): repeats come close together (a type
+        and the column using it, a table and its foreign keys), and a table of every message of a file of
+        unique names would be large short-lived blocks that the C allocator does not give back.
+        """
+        messages = self.messages
+        shared = messages.get(message)
+        if shared is None:
+            if len(messages) >= _SHARED_MESSAGES:
+                messages.clear()
+            messages[message] = shared = message
+        message = shared
         to_outer = self.to_outer
         if to_outer is not None:
             mapped_start, mapped_end = to_outer(start), to_outer(end)
@@ -1589,7 +1622,7 @@ class _Scan:
             return here if outer is None else outer(here)
 
         try:
-            _Scan(inner, self.scanner, self.findings, to_outer).run()
+            _Scan(inner, self.scanner, self.findings, to_outer, self.messages).run()
         except LexError as error:
             message = error.message if error.message.endswith(_IN_BODY) else error.message + _IN_BODY
             raise LexError(message, to_here(error.offset)) from None
@@ -1759,6 +1792,11 @@ def _format_qualifier_arguments(template: str) -> list[int]:
 
 
 _IN_BODY = " inside a code body"
+#: How many distinct messages a scan remembers to share (see _Scan._report). Ten keeps the table within
+#: Python's small-object allocator (at most 512 bytes, also with 3.10's larger entries): a larger one lives in the
+#: C heap, where 1024 entries raised the peak RSS of check and fix on a 20 MB DO body by 8 MB although Python
+#: held 9 MB less. Ten shares 99% of what sharing every message would on drizzle-kit SQL (benchmarks/bench_size).
+_SHARED_MESSAGES = 10
 #: How many tokens a GRANT/REVOKE or ALTER DEFAULT PRIVILEGES is read for its ON/IN SCHEMA clause.
 _GRANT_WORDS_LIMIT = 200
 #: How many ``||`` operands and tokens an EXECUTE expression is followed for (bounds the work per EXECUTE).
