@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from drizzle_schema_isolation.core.analysis import analyze
-from drizzle_schema_isolation.core.findings import CATALOG_SCHEMA_LOOKUP
+from drizzle_schema_isolation.core.findings import CATALOG_SCHEMA_LOOKUP, Finding
 from drizzle_schema_isolation.core.rewrite import apply_edits, fix_edits, fix_spans
 
 CASES = [case for case in load_cases() if case.error is None]
@@ -169,3 +169,46 @@ def test_unsafe_fix_replaces_exactly_the_schema_constants_in_postgresqls_tree(sq
     # Every schema-name literal compared on its own was offered (none missed), and fixing again is a no-op.
     assert not [f for f in analyze(fixed) if f.unsafe_fixable]
     assert len(edits) == sum(1 for f in findings if f.code == CATALOG_SCHEMA_LOOKUP and f.unsafe_fixable)
+
+
+# --- fix_edits keeps its contract without copying every finding's edits --------------------------
+
+
+def _reference_fix_edits(findings: list[Finding], unsafe: bool) -> list[tuple[int, int, str]]:
+    """The first, plainly written version: every finding's edits as a sorted list, the lists sorted."""
+    candidates = []
+    for finding in findings:
+        if finding.deletions:
+            candidates.append(sorted((start, end, "") for start, end in finding.deletions))
+        elif unsafe and finding.unsafe_edits:
+            candidates.append(sorted(finding.unsafe_edits))
+    accepted: list[tuple[int, int, str]] = []
+    for edits in sorted(candidates):
+        if not accepted or edits[0][0] >= accepted[-1][1]:
+            accepted.extend(edits)
+    return accepted
+
+
+@st.composite
+def finding_lists(draw: st.DrawFn) -> list[Finding]:
+    findings = []
+    for _ in range(draw(st.integers(0, 12))):
+        start = draw(st.integers(0, 60))
+        spans = sorted(
+            {(start, start + draw(st.integers(1, 6)))}
+            | {(s, s + 2) for s in draw(st.lists(st.integers(start + 8, 70), max_size=2))}
+        )
+        kind = draw(st.sampled_from(["deletion", "unsafe", "report"]))
+        if kind == "deletion":
+            findings.append(Finding("SI01", start, spans[0][1], "m", tuple(spans)))
+        elif kind == "unsafe":
+            findings.append(Finding("SI04", start, spans[0][1], "m", (), ((start, spans[0][1], "current_schema()"),)))
+        else:
+            findings.append(Finding("SI02", start, start + 1, "m"))
+    return findings
+
+
+@settings(max_examples=500, deadline=None)
+@given(finding_lists(), st.booleans())
+def test_fix_edits_equals_the_plain_reference(findings: list[Finding], unsafe: bool) -> None:
+    assert fix_edits(findings, unsafe) == _reference_fix_edits(findings, unsafe)

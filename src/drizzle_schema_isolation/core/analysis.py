@@ -7,6 +7,7 @@ same order, so they all call :func:`analyze` instead of combining the detectors 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import attrgetter
 
 from drizzle_schema_isolation.core.finder import DEFAULT_SCHEMAS, find_references
 from drizzle_schema_isolation.core.findings import Finding
@@ -19,6 +20,11 @@ def analyze(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> list[Finding
     """All findings of ``text``: :func:`find_references` and :func:`non_atomic_findings`, sorted by
     ``(start, end, code)``. Raises :class:`~drizzle_schema_isolation.core.lexer.LexError` on invalid text.
     """
-    findings = find_references(text, schemas) + non_atomic_findings(text)
-    findings.sort(key=lambda finding: (finding.start, finding.end, finding.code))
+    findings = find_references(text, schemas)
+    findings.extend(non_atomic_findings(text))
+    # Stable sorts, last key first: the order of one sort by (start, end, code) without a key tuple per
+    # finding (64 bytes each while sorting: 17 MB for the 260,000 findings of a 20 MB DO body).
+    findings.sort(key=attrgetter("code"))
+    findings.sort(key=attrgetter("end"))
+    findings.sort(key=attrgetter("start"))
     return findings

@@ -11,6 +11,7 @@ import re
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 from drizzle_schema_isolation.core.finder import DEFAULT_SCHEMAS, find_references
 from drizzle_schema_isolation.core.findings import Edit, Finding, Span
@@ -67,19 +68,42 @@ def fix_edits(findings: Iterable[Finding], unsafe: bool = False) -> list[Edit]:
     """The edits that fix ``findings``, in text order: every deletion, and the unsafe edits if ``unsafe``.
 
     As in :func:`fix_spans`, a finding whose edits would overlap one already taken is left unfixed, so
-    no character is ever edited twice.
+    no character is ever edited twice. Findings are ordered by their edits (the tuples each already
+    holds, sorted once if they are not), not copied into lists: ``fix`` on a file with 260,000
+    qualifiers would otherwise hold two more objects per qualifier.
     """
+    chosen = [f for f in findings if f.deletions or (unsafe and f.unsafe_edits)]
+    chosen.sort(key=_order_key)
     accepted: list[Edit] = []
-    candidates: list[list[Edit]] = []
-    for finding in findings:
+    for finding in chosen:
         if finding.deletions:
-            candidates.append(sorted((start, end, "") for start, end in finding.deletions))
-        elif unsafe and finding.unsafe_edits:
-            candidates.append(sorted(finding.unsafe_edits))
-    for edits in sorted(candidates):
-        if not accepted or edits[0][0] >= accepted[-1][1]:
-            accepted.extend(edits)
+            spans = _in_order(finding.deletions)
+            if not accepted or spans[0][0] >= accepted[-1][1]:
+                accepted.extend((start, end, "") for start, end in spans)
+        else:
+            edits = _in_order(finding.unsafe_edits)
+            if not accepted or edits[0][0] >= accepted[-1][1]:
+                accepted.extend(edits)
     return accepted
+
+
+_Ordered = TypeVar("_Ordered", Span, Edit)
+
+
+def _in_order(items: tuple[_Ordered, ...]) -> tuple[_Ordered, ...]:
+    """``items`` sorted; the tuple itself when it already is (as the finder reports), nothing allocated."""
+    if all(items[i] <= items[i + 1] for i in range(len(items) - 1)):
+        return items
+    return tuple(sorted(items))
+
+
+def _order_key(finding: Finding) -> tuple[Span, ...] | tuple[Edit, ...]:
+    """How :func:`fix_edits` orders findings: by their sorted edits.
+
+    A deletion ``(start, end)`` sorts before an unsafe ``(start, end, text)`` with the same span, as the
+    deletion's empty replacement sorts before any replacement text.
+    """
+    return _in_order(finding.deletions) if finding.deletions else _in_order(finding.unsafe_edits)
 
 
 def strip_schema(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> str:
