@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -24,7 +24,7 @@ from drizzle_schema_isolation.core.finder import (
 )
 from drizzle_schema_isolation.core.findings import Finding
 from drizzle_schema_isolation.core.lexer import LexError
-from drizzle_schema_isolation.core.rewrite import Edit, LineIndex, apply_edits, fix_edits
+from drizzle_schema_isolation.core.rewrite import Edit, LineCursor, apply_edits, fix_edits, positions
 from drizzle_schema_isolation.files import (
     ChangedOnDisk,
     InputError,
@@ -43,9 +43,10 @@ from drizzle_schema_isolation.report import (
     Located,
     Style,
     github_line,
+    json_chunks,
     locate,
     plain_line,
-    rich_block,
+    rich_blocks,
     summary,
 )
 
@@ -73,6 +74,9 @@ CLEANUP_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2
 WRITE_THREADS = 8
 MAX_PENDING_WRITES = 32
 MAX_PENDING_CHARS = 1 << 25
+#: Output lines written per call: one write per finding cost as much as formatting it; a batch keeps the
+#: memory for a report of a huge file small.
+ECHO_BATCH = 1024
 
 
 def _version_option() -> Callable[[Any], Any]:
@@ -222,7 +226,7 @@ def _scan_one(path: str, schemas: tuple[str, ...], run: _Run, *, with_digest: bo
     try:
         findings = analyze(source.text, schemas)
     except LexError as error:
-        line, column = LineIndex(source.text).position(error.offset)
+        ((line, column),) = positions(source.text, [error.offset])
         run.error(f"{display}:{line}:{column}: error: {error.message}")
         return None
     run.files += 1
@@ -231,6 +235,18 @@ def _scan_one(path: str, schemas: tuple[str, ...], run: _Run, *, with_digest: bo
 
 def _error(message: str) -> None:
     click.echo(message, err=True)
+
+
+def _echo_lines(lines: Iterable[str], color: bool | None = None) -> None:
+    """Print each of ``lines`` followed by a line break, as one ``click.echo`` would, ``ECHO_BATCH`` lines a write."""
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == ECHO_BATCH:
+            click.echo("\n".join(batch), color=color)
+            batch.clear()
+    if batch:
+        click.echo("\n".join(batch), color=color)
 
 
 def _show_source(option: bool | None) -> bool:
@@ -250,18 +266,16 @@ def _print_findings(
 ) -> None:
     if not findings:
         return
-    index = LineIndex(scanned.source.text)
-    located = locate(scanned.display, scanned.source.text, findings, index)
+    located = locate(scanned.display, scanned.source.text, findings)
     run.located.extend(located)
     if output_format == "json":
         return
-    for item in located:
-        if output_format == "github":
-            click.echo(github_line(item))
-        elif rich:
-            click.echo(rich_block(item, scanned.source.text, index, style), color=style.enabled)
-        else:
-            click.echo(plain_line(item))
+    if output_format == "github":
+        _echo_lines(map(github_line, located))
+    elif rich:
+        _echo_lines(rich_blocks(located, scanned.source.text, style), color=style.enabled)
+    else:
+        _echo_lines(map(plain_line, located))
 
 
 #: ``readable=False``: an unreadable file is reported on its own line like any other bad input, not turned into
@@ -325,14 +339,24 @@ def check(
     for problem in journal_problems(files):
         _error(problem)
     if output_format == "json":
-        import json
-
-        click.echo(json.dumps([item.as_json() for item in run.located], indent=2, ensure_ascii=False))
+        _echo_json(run.located)
     elif rich or run.located:
         click.echo(style.bold(summary(run.located, run.files)), color=style.enabled)
     if run.errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if run.failing_findings else EXIT_OK)
+
+
+def _echo_json(located: Sequence[Located]) -> None:
+    """The JSON array of every finding, as ``json.dumps(..., indent=2)`` writes it, a batch of findings a write."""
+    chunks = json_chunks(located)
+    batch: list[str] = []
+    for chunk in chunks:
+        batch.append(chunk)
+        if len(batch) == ECHO_BATCH:
+            click.echo("".join(batch), nl=False)
+            batch.clear()
+    click.echo("".join(batch))
 
 
 class _Fixed(NamedTuple):
@@ -611,17 +635,22 @@ def _fix_one(scanned: _Scanned, mode: _Mode, run: _Run) -> _Fixed | None:
 
 def _list_changes(scanned: _Scanned, unsafe: bool) -> None:
     """``--verbose``: one line per removed qualifier (and per unsafe rewrite)."""
-    source = scanned.source
-    index = LineIndex(source.text)
+    _echo_lines(_change_lines(scanned, unsafe))
+
+
+def _change_lines(scanned: _Scanned, unsafe: bool) -> Iterator[str]:
+    text = scanned.source.text
+    cursor = LineCursor(text)
     for finding in scanned.findings:
-        line, column = index.position(finding.start)
         if finding.fixable:
-            removed = "".join(source.text[a:b] for a, b in finding.deletions)
-            click.echo(f"{scanned.display}:{line}:{column}: removed {display_path(removed)}")
+            line, column = cursor.position(finding.start)
+            removed = "".join(text[a:b] for a, b in finding.deletions)
+            yield f"{scanned.display}:{line}:{column}: removed {display_path(removed)}"
         elif unsafe and finding.unsafe_fixable:
+            line, column = cursor.position(finding.start)
             for start, end, replacement in finding.unsafe_edits:
-                shown = display_path(source.text[start:end])
-                click.echo(f"{scanned.display}:{line}:{column}: replaced {shown} with {replacement} (unsafe fix)")
+                shown = display_path(text[start:end])
+                yield f"{scanned.display}:{line}:{column}: replaced {shown} with {replacement} (unsafe fix)"
 
 
 def _print_diff(scanned: _Scanned, edits: list[Edit]) -> None:

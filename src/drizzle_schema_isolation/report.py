@@ -6,11 +6,12 @@ Reporters only format; they never decide what is a finding. Each takes :class:`L
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from drizzle_schema_isolation.core.findings import HARDCODED_SCHEMA, NON_ATOMIC, Finding
-from drizzle_schema_isolation.core.rewrite import LineIndex
+from drizzle_schema_isolation.core.rewrite import LineIndex, line_end, positions
 
 HELP = {
     HARDCODED_SCHEMA: "remove the qualifier so the name resolves through the search_path the runner sets "
@@ -27,6 +28,7 @@ UNSAFE_HELP = (
 )
 #: Characters shown on each side of a finding in the terminal view of a long line.
 SOURCE_CONTEXT = 100
+_NOT_TAB = re.compile(r"[^\t]")
 
 
 class Located(NamedTuple):
@@ -51,9 +53,15 @@ class Located(NamedTuple):
         }
 
 
-def locate(path: str, text: str, findings: Iterable[Finding], index: LineIndex | None = None) -> list[Located]:
-    """Attach line and column to each finding of ``text``."""
-    index = index or LineIndex(text)
+def locate(path: str, text: str, findings: Sequence[Finding], index: LineIndex | None = None) -> list[Located]:
+    """Attach line and column to each finding of ``text``, in the order given.
+
+    Without an ``index`` the positions are counted between the findings (:func:`positions`), which
+    costs far less than indexing every line of a long file.
+    """
+    if index is None:
+        found = positions(text, [finding.start for finding in findings])
+        return [Located(path, line, column, finding) for (line, column), finding in zip(found, findings, strict=True)]
     located = []
     for finding in findings:
         line, column = index.position(finding.start)
@@ -114,15 +122,41 @@ class Style:
 
 
 def rich_block(item: Located, text: str, index: LineIndex, style: Style) -> str:
-    """The terminal view: header, the offending line with the span marked, and a one-line help."""
+    """The terminal view: header, the offending line with the span marked, and a one-line help.
+
+    This form looks the line up in a full :class:`LineIndex`; :func:`rich_blocks` gives the same
+    text for many findings without one (tests compare the two).
+    """
+    finding = item.finding
+    line_start, line_end = index.line_span(item.line, text)
+    end_line, _ = index.position(max(finding.start, finding.end - 1))
+    span_end = min(finding.end if end_line == item.line else line_end, line_end)
+    return _rich_block(item, text, (line_start, line_end, span_end), style)
+
+
+def rich_blocks(items: Iterable[Located], text: str, style: Style) -> Iterator[str]:
+    """:func:`rich_block` of each of ``items`` (findings of ``text``), without an index of every line.
+
+    A finding's line starts ``column - 1`` characters before it; its end is looked up once per line.
+    """
+    span = (-1, -1)
+    for item in items:
+        start = item.finding.start - item.column + 1
+        if start != span[0]:
+            span = (start, line_end(text, start))
+        # The span is marked up to the end of its first line: a span that goes on past it ends past that end.
+        yield _rich_block(item, text, (*span, min(item.finding.end, span[1])), style)
+
+
+def _rich_block(item: Located, text: str, marked: tuple[int, int, int], style: Style) -> str:
+    """The terminal view of ``item``; ``marked``: the start and end of its line (without the break), and
+    where the marked span ends on that line."""
     finding = item.finding
     code = style.red(finding.code) if finding.severity == "error" else style.yellow(finding.code)
     fixable = " [*]" if finding.fixable else ""
     label = style.yellow(_label(finding)) if _label(finding) else ""
     header = f"{style.bold(f'{item.path}:{item.line}:{item.column}:')} {code}{fixable} {label}{one_line(finding.message)}"
-    line_start, line_end = index.line_span(item.line, text)
-    end_line, _ = index.position(max(finding.start, finding.end - 1))
-    span_end = min(finding.end if end_line == item.line else line_end, line_end)
+    line_start, line_end, span_end = marked
     # A long line (minified SQL, a huge literal) is shown around the span only: the output stays readable
     # and each finding costs the same whatever the line's length.
     shown_start = max(line_start, finding.start - SOURCE_CONTEXT)
@@ -133,7 +167,7 @@ def rich_block(item: Located, text: str, index: LineIndex, style: Style) -> str:
     marker_start = len(before) + finding.start - shown_start
     marker_length = max(1, min(span_end, shown_end) - finding.start)
     # Tabs keep their width in the marker line so the carets stay under the span.
-    padding = "".join("\t" if c == "\t" else " " for c in source[:marker_start])
+    padding = _NOT_TAB.sub(" ", source[:marker_start])
     gutter = f"{item.line:>5} | "
     empty_gutter = " " * (len(gutter) - 2) + "| "
     help_text = UNSAFE_HELP if finding.unsafe_fixable else HELP.get(finding.code, HAZARD_HELP)
@@ -169,6 +203,32 @@ def _escape_data(value: str) -> str:
 
 def _escape_property(value: str) -> str:
     return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def json_chunks(items: Iterable[Located]) -> Iterator[str]:
+    """``json.dumps([item.as_json() for item in items], indent=2, ensure_ascii=False)``, one piece per finding.
+
+    The standard library formats indented JSON in pure Python, several times slower than filling in
+    this template; the pieces let a caller write a long report without holding all of it. Strings are
+    escaped by the standard library's own function, so the bytes are the same (a test compares them).
+    """
+    from json.encoder import encode_basestring
+
+    separator = "["
+    for item in items:
+        finding = item.finding
+        yield (
+            f'{separator}\n  {{\n    "path": {encode_basestring(item.path)},\n    "line": {int(item.line)},\n'
+            f'    "column": {int(item.column)},\n    "code": {encode_basestring(finding.code)},\n'
+            f'    "severity": {encode_basestring(finding.severity)},\n    "message": {encode_basestring(finding.message)},\n'
+            f'    "fixable": {_JSON_BOOLEAN[bool(finding.fixable)]},\n'
+            f'    "unsafe_fixable": {_JSON_BOOLEAN[bool(finding.unsafe_fixable)]}\n  }}'
+        )
+        separator = ","
+    yield "[]" if separator == "[" else "\n]"
+
+
+_JSON_BOOLEAN = {True: "true", False: "false"}
 
 
 def summary(findings: Sequence[Located], files: int) -> str:

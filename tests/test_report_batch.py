@@ -1,0 +1,88 @@
+"""Reporting many findings at once gives exactly what the per-finding reference functions give.
+
+``locate`` without an index, ``rich_blocks`` and ``json_chunks`` exist to make reports of long files
+cheap; the references are ``locate`` with a full ``LineIndex``, ``rich_block`` one finding at a time and
+``json.dumps(..., indent=2, ensure_ascii=False)``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from drizzle_schema_isolation.core.analysis import analyze
+from drizzle_schema_isolation.core.findings import Finding
+from drizzle_schema_isolation.core.lexer import LexError
+from drizzle_schema_isolation.core.rewrite import LineIndex
+from drizzle_schema_isolation.report import Located, Style, json_chunks, locate, rich_block, rich_blocks
+
+#: Statements with findings, and what makes positions hard: every line break, tabs, wide characters,
+#: a qualifier split over lines, lines longer than the terminal view shows.
+PIECES = [
+    'SELECT 1 FROM "public"."t";',
+    "SELECT 1 FROM public.t, public . u;",
+    'CREATE TABLE "public"\r\n.\n"split" (id int);',
+    "SET search_path = public;",
+    "CREATE INDEX CONCURRENTLY i ON t (c);",
+    "SELECT 1 FROM information_schema.tables WHERE table_schema = 'public';",
+    "SELECT 'é🙂\t' AS x;",
+    "-- " + "long " * 50,
+    " ",
+    "\t",
+    "\n",
+    "\r\n",
+    "\r",
+]
+sql_texts = st.tuples(st.booleans(), st.lists(st.sampled_from(PIECES), max_size=30)).map(
+    lambda drawn: ("\ufeff" if drawn[0] else "") + "".join(drawn[1])
+)
+
+
+def findings_of(text: str) -> list[Finding]:
+    try:
+        return analyze(text)
+    except LexError:
+        assume(False)
+        raise
+
+
+@settings(max_examples=300, deadline=None)
+@given(sql_texts)
+def test_locate_without_an_index_matches_the_line_index(text: str) -> None:
+    findings = findings_of(text)
+    assert locate("a.sql", text, findings) == locate("a.sql", text, findings, LineIndex(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(sql_texts, st.booleans())
+def test_rich_blocks_match_rich_block_one_at_a_time(text: str, colour: bool) -> None:
+    findings = findings_of(text)
+    index, style = LineIndex(text), Style(colour)
+    located = locate("a.sql", text, findings, index)
+    assert list(rich_blocks(located, text, style)) == [rich_block(item, text, index, style) for item in located]
+
+
+located_items = st.builds(
+    Located,
+    path=st.text(),
+    line=st.integers(1, 10**9),
+    column=st.integers(1, 10**9),
+    finding=st.builds(
+        Finding,
+        code=st.sampled_from(["SI01", "SI02", "SI03", "SI04", 'x"\\\n\x1b']),
+        start=st.just(0),
+        end=st.just(1),
+        message=st.text(),
+        deletions=st.sampled_from([(), ((0, 1),)]),
+        unsafe_edits=st.sampled_from([(), ((0, 1, "current_schema()"),)]),
+    ),
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(located_items, max_size=5))
+def test_json_chunks_are_what_json_dumps_writes(items: list[Located]) -> None:
+    expected = json.dumps([item.as_json() for item in items], indent=2, ensure_ascii=False)
+    assert "".join(json_chunks(items)) == expected
