@@ -86,3 +86,22 @@ located_items = st.builds(
 def test_json_chunks_are_what_json_dumps_writes(items: list[Located]) -> None:
     expected = json.dumps([item.as_json() for item in items], indent=2, ensure_ascii=False)
     assert "".join(json_chunks(items)) == expected
+
+
+#: Any text with every kind of line break, for findings placed anywhere (at a break, at the end, empty spans).
+ANY_PIECES = ["a", "\t", "é", "🙂", "\ufeff", "\n", "\r", "\r\n", "\x1b", "b" * 120]
+any_texts = st.lists(st.sampled_from(ANY_PIECES), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_texts, st.data())
+def test_rich_blocks_match_for_spans_anywhere(text: str, data: st.DataObject) -> None:
+    spans = data.draw(st.lists(st.tuples(st.integers(0, len(text)), st.integers(0, 130)), max_size=12))
+    findings = [
+        Finding(code, start, min(start + length, len(text)), "m", ((start, start),) if code == "SI01" else ())
+        for code, (start, length) in zip(["SI01", "SI03"] * len(spans), sorted(spans), strict=False)
+    ]
+    index, style = LineIndex(text), Style(True)
+    located = locate("p.sql", text, findings)
+    assert located == locate("p.sql", text, findings, index)
+    assert list(rich_blocks(located, text, style)) == [rich_block(item, text, index, style) for item in located]

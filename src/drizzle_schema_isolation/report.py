@@ -167,16 +167,17 @@ def _rich_block(item: Located, text: str, marked: tuple[int, int, int], style: S
     marker_start = len(before) + finding.start - shown_start
     marker_length = max(1, min(span_end, shown_end) - finding.start)
     # Tabs keep their width in the marker line so the carets stay under the span.
-    padding = _NOT_TAB.sub(" ", source[:marker_start])
+    before_marker = source[:marker_start]
+    padding = _NOT_TAB.sub(" ", before_marker) if "\t" in before_marker else " " * len(before_marker)
     gutter = f"{item.line:>5} | "
-    empty_gutter = " " * (len(gutter) - 2) + "| "
+    empty_gutter = style.cyan(" " * (len(gutter) - 2) + "| ")
     help_text = UNSAFE_HELP if finding.unsafe_fixable else HELP.get(finding.code, HAZARD_HELP)
     return "\n".join(
         [
             header,
-            style.cyan(empty_gutter),
+            empty_gutter,
             style.cyan(gutter) + source,
-            style.cyan(empty_gutter) + padding + (style.red if finding.fixable else style.yellow)("^" * marker_length),
+            empty_gutter + padding + (style.red if finding.fixable else style.yellow)("^" * marker_length),
             style.dim(f"  = help: {help_text}"),
             "",
         ]
@@ -220,7 +221,8 @@ def json_chunks(items: Iterable[Located]) -> Iterator[str]:
         yield (
             f'{separator}\n  {{\n    "path": {encode_basestring(item.path)},\n    "line": {int(item.line)},\n'
             f'    "column": {int(item.column)},\n    "code": {encode_basestring(finding.code)},\n'
-            f'    "severity": {encode_basestring(finding.severity)},\n    "message": {encode_basestring(finding.message)},\n'
+            f'    "severity": {encode_basestring(finding.severity)},\n'
+            f'    "message": {encode_basestring(finding.message)},\n'
             f'    "fixable": {_JSON_BOOLEAN[bool(finding.fixable)]},\n'
             f'    "unsafe_fixable": {_JSON_BOOLEAN[bool(finding.unsafe_fixable)]}\n  }}'
         )
