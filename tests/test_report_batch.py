@@ -105,3 +105,11 @@ def test_rich_blocks_match_for_spans_anywhere(text: str, data: st.DataObject) ->
     located = locate("p.sql", text, findings)
     assert located == locate("p.sql", text, findings, index)
     assert list(rich_blocks(located, text, style)) == [rich_block(item, text, index, style) for item in located]
+
+
+@settings(max_examples=200, deadline=None)
+@given(any_texts, st.data())
+def test_locate_findings_out_of_text_order(text: str, data: st.DataObject) -> None:
+    starts = data.draw(st.lists(st.integers(0, len(text)), max_size=12))
+    findings = [Finding("SI02", start, start, "m") for start in starts]
+    assert locate("p.sql", text, findings) == locate("p.sql", text, findings, LineIndex(text))

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from drizzle_schema_isolation.core.findings import HARDCODED_SCHEMA, NON_ATOMIC, Finding
-from drizzle_schema_isolation.core.rewrite import LineIndex, line_end, positions
+from drizzle_schema_isolation.core.rewrite import LineCursor, LineIndex, line_end, positions
 
 HELP = {
     HARDCODED_SCHEMA: "remove the qualifier so the name resolves through the search_path the runner sets "
@@ -56,12 +56,15 @@ class Located(NamedTuple):
 def locate(path: str, text: str, findings: Sequence[Finding], index: LineIndex | None = None) -> list[Located]:
     """Attach line and column to each finding of ``text``, in the order given.
 
-    Without an ``index`` the positions are counted between the findings (:func:`positions`), which
+    Without an ``index`` the positions are counted between the findings (:class:`LineCursor`), which
     costs far less than indexing every line of a long file.
     """
     if index is None:
-        found = positions(text, [finding.start for finding in findings])
-        return [Located(path, line, column, finding) for (line, column), finding in zip(found, findings, strict=True)]
+        if any(earlier.start > later.start for earlier, later in zip(findings, findings[1:], strict=False)):
+            found = positions(text, [finding.start for finding in findings])
+            return [Located(path, *position, finding) for position, finding in zip(found, findings, strict=True)]
+        cursor = LineCursor(text)  # in text order (as analyze() returns them): no list of positions in between
+        return [Located(path, *cursor.position(finding.start), finding) for finding in findings]
     located = []
     for finding in findings:
         line, column = index.position(finding.start)
