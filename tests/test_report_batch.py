@@ -8,15 +8,27 @@ cheap; the references are ``locate`` with a full ``LineIndex``, ``rich_block`` o
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from click.testing import CliRunner
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from drizzle_schema_isolation.cli import main
 from drizzle_schema_isolation.core.analysis import analyze
 from drizzle_schema_isolation.core.findings import Finding
 from drizzle_schema_isolation.core.lexer import LexError
 from drizzle_schema_isolation.core.rewrite import LineIndex
-from drizzle_schema_isolation.report import Located, Style, json_chunks, locate, rich_block, rich_blocks
+from drizzle_schema_isolation.report import (
+    Located,
+    Style,
+    Tally,
+    json_chunks,
+    locate,
+    rich_block,
+    rich_blocks,
+    summary,
+)
 
 #: Statements with findings, and what makes positions hard: every line break, tabs, wide characters,
 #: a qualifier split over lines, lines longer than the terminal view shows.
@@ -113,3 +125,23 @@ def test_locate_findings_out_of_text_order(text: str, data: st.DataObject) -> No
     starts = data.draw(st.lists(st.integers(0, len(text)), max_size=12))
     findings = [Finding("SI02", start, start, "m") for start in starts]
     assert locate("p.sql", text, findings) == locate("p.sql", text, findings, LineIndex(text))
+
+
+def test_summary_counts_file_by_file() -> None:
+    tally = Tally()
+    assert summary(tally, 3) == "No schema-isolation problems in 3 files."
+    tally.add("a.sql", [Finding("SI03", 0, 1, "m")])
+    assert summary(tally, 3) == "Found 1 warning in 1 file (warnings do not fail the check)."
+    tally.add("b.sql", [Finding("SI02", 0, 1, "m"), Finding("SI01", 2, 3, "m", ((2, 3),))])
+    tally.add("b.sql", [Finding("SI04", 5, 6, "m", (), ((5, 6, "x"),))])
+    assert summary(tally, 3) == (
+        "Found 3 errors and 1 warning in 2 files (1 fixable with `drizzle-schema-isolation fix`, "
+        "1 more with `drizzle-schema-isolation fix --unsafe-fixes`)."
+    )
+
+
+def test_a_clean_run_with_source_view_says_so(tmp_path: Path) -> None:
+    clean = tmp_path / "clean.sql"
+    clean.write_text('CREATE TABLE "t" (id int);\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", "--show-source", "--color", "never", str(clean)])
+    assert (result.exit_code, result.stdout) == (0, "No schema-isolation problems in 1 file.\n")

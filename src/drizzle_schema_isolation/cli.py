@@ -42,9 +42,10 @@ from drizzle_schema_isolation.files import (
 from drizzle_schema_isolation.report import (
     Located,
     Style,
+    Tally,
+    each_located,
     github_line,
     json_chunks,
-    locate,
     plain_line,
     rich_blocks,
     summary,
@@ -143,9 +144,11 @@ def main() -> None:
 class _Run:
     """Everything one ``check``/``fix`` invocation found, for output and the exit code."""
 
-    __slots__ = ("located", "errors", "files", "changed")
+    __slots__ = ("tally", "located", "errors", "files", "changed")
 
     def __init__(self) -> None:
+        self.tally = Tally()
+        #: Every finding with its position, kept only for the JSON array written at the end.
         self.located: list[Located] = []
         self.errors = 0
         self.files = 0
@@ -159,7 +162,7 @@ class _Run:
     @property
     def failing_findings(self) -> int:
         """Findings that fail a run: errors, not warnings."""
-        return sum(1 for item in self.located if item.finding.severity == "error")
+        return self.tally.errors
 
 
 class _Scanned(NamedTuple):
@@ -264,11 +267,13 @@ def _style(color: str, rich: bool) -> Style:
 def _print_findings(
     scanned: _Scanned, findings: Sequence[Finding], output_format: str, rich: bool, style: Style, run: _Run
 ) -> None:
+    """Print the findings of one file as they are located: in the terminal formats none is kept (memory)."""
     if not findings:
         return
-    located = locate(scanned.display, scanned.source.text, findings)
-    run.located.extend(located)
+    run.tally.add(scanned.display, findings)
+    located = each_located(scanned.display, scanned.source.text, findings)
     if output_format == "json":
+        run.located.extend(located)
         return
     if output_format == "github":
         _echo_lines(map(github_line, located))
@@ -340,8 +345,8 @@ def check(
         _error(problem)
     if output_format == "json":
         _echo_json(run.located)
-    elif rich or run.located:
-        click.echo(style.bold(summary(run.located, run.files)), color=style.enabled)
+    elif rich or run.tally.found:
+        click.echo(style.bold(summary(run.tally, run.files)), color=style.enabled)
     if run.errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if run.failing_findings else EXIT_OK)
@@ -558,7 +563,7 @@ def fix(
                 writer.submit(fixed)
         results = writer.finish()
     _report_written(results, run)
-    unsafe = sum(1 for item in run.located if item.finding.unsafe_fixable)
+    unsafe = run.tally.unsafe_fixable
     if unsafe:
         plural = "lookup" if unsafe == 1 else "lookups"
         _error(

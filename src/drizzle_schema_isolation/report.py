@@ -56,20 +56,31 @@ class Located(NamedTuple):
 def locate(path: str, text: str, findings: Sequence[Finding], index: LineIndex | None = None) -> list[Located]:
     """Attach line and column to each finding of ``text``, in the order given.
 
-    Without an ``index`` the positions are counted between the findings (:class:`LineCursor`), which
-    costs far less than indexing every line of a long file.
+    Without an ``index`` the positions are counted between the findings (:func:`each_located`),
+    which costs far less than indexing every line of a long file.
     """
     if index is None:
-        if any(earlier.start > later.start for earlier, later in zip(findings, findings[1:], strict=False)):
-            found = positions(text, [finding.start for finding in findings])
-            return [Located(path, *position, finding) for position, finding in zip(found, findings, strict=True)]
-        cursor = LineCursor(text)  # in text order (as analyze() returns them): no list of positions in between
-        return [Located(path, *cursor.position(finding.start), finding) for finding in findings]
+        return list(each_located(path, text, findings))
     located = []
     for finding in findings:
         line, column = index.position(finding.start)
         located.append(Located(path, line, column, finding))
     return located
+
+
+def each_located(path: str, text: str, findings: Sequence[Finding]) -> Iterator[Located]:
+    """:func:`locate`, one finding at a time: a report can print each and let it go.
+
+    Findings in text order (as ``analyze()`` returns them) go through one :class:`LineCursor`;
+    others are sorted for :func:`positions` first.
+    """
+    if any(earlier.start > later.start for earlier, later in zip(findings, findings[1:], strict=False)):
+        found = positions(text, [finding.start for finding in findings])
+        yield from (Located(path, *position, finding) for position, finding in zip(found, findings, strict=True))
+        return
+    cursor = LineCursor(text)
+    for finding in findings:
+        yield Located(path, *cursor.position(finding.start), finding)
 
 
 def plain_line(item: Located) -> str:
@@ -236,17 +247,46 @@ def json_chunks(items: Iterable[Located]) -> Iterator[str]:
 _JSON_BOOLEAN = {True: "true", False: "false"}
 
 
-def summary(findings: Sequence[Located], files: int) -> str:
+class Tally:
+    """What the closing line counts, added up file by file: the findings need not be kept until the end."""
+
+    __slots__ = ("errors", "warnings", "fixable", "unsafe_fixable", "paths")
+
+    def __init__(self) -> None:
+        self.errors = 0
+        self.warnings = 0
+        self.fixable = 0
+        self.unsafe_fixable = 0
+        self.paths: set[str] = set()
+
+    def add(self, path: str, findings: Sequence[Finding]) -> None:
+        """Count the findings of the file shown as ``path``."""
+        if not findings:
+            return
+        self.paths.add(path)
+        errors = sum(1 for finding in findings if finding.severity == "error")
+        self.errors += errors
+        self.warnings += len(findings) - errors
+        self.fixable += sum(1 for finding in findings if finding.fixable)
+        self.unsafe_fixable += sum(1 for finding in findings if finding.unsafe_fixable)
+
+    @property
+    def found(self) -> bool:
+        """Whether any finding was counted."""
+        return bool(self.errors or self.warnings)
+
+
+def summary(tally: Tally, files: int) -> str:
     """One closing line: how much was found, in how many files, and how much ``fix`` can do."""
-    if not findings:
+    errors = tally.errors
+    if not tally.found:
         return f"No schema-isolation problems in {_count(files, 'file')}."
-    errors = sum(1 for item in findings if item.finding.severity == "error")
     kinds = [_count(errors, "error")] if errors else []
-    if len(findings) > errors:
-        kinds.append(_count(len(findings) - errors, "warning"))
-    in_files = _count(len({item.path for item in findings}), "file")
-    fixable = sum(1 for item in findings if item.finding.fixable)
-    unsafe = sum(1 for item in findings if item.finding.unsafe_fixable)
+    if tally.warnings:
+        kinds.append(_count(tally.warnings, "warning"))
+    in_files = _count(len(tally.paths), "file")
+    fixable = tally.fixable
+    unsafe = tally.unsafe_fixable
     if fixable or unsafe:
         hints = [f"{fixable} fixable with `{FIX_COMMAND}`"] if fixable else []
         if unsafe:
