@@ -40,12 +40,12 @@ from drizzle_schema_isolation.files import (
     sync_folders,
 )
 from drizzle_schema_isolation.report import (
-    Located,
     Style,
     Tally,
     each_located,
     github_line,
-    json_chunks,
+    json_array,
+    json_objects,
     plain_line,
     rich_blocks,
     summary,
@@ -144,12 +144,12 @@ def main() -> None:
 class _Run:
     """Everything one ``check``/``fix`` invocation found, for output and the exit code."""
 
-    __slots__ = ("tally", "located", "errors", "files", "changed")
+    __slots__ = ("tally", "json", "errors", "files", "changed")
 
     def __init__(self) -> None:
         self.tally = Tally()
-        #: Every finding with its position, kept only for the JSON array written at the end.
-        self.located: list[Located] = []
+        #: For ``--format json``, written at the end: each file's objects as text (no finding kept alive).
+        self.json: list[str] = []
         self.errors = 0
         self.files = 0
         self.changed = 0
@@ -273,7 +273,7 @@ def _print_findings(
     run.tally.add(scanned.display, findings)
     located = each_located(scanned.display, scanned.source.text, findings)
     if output_format == "json":
-        run.located.extend(located)
+        run.json.append(",\n".join(json_objects(located)))
         return
     if output_format == "github":
         _echo_lines(map(github_line, located))
@@ -344,7 +344,7 @@ def check(
     for problem in journal_problems(files):
         _error(problem)
     if output_format == "json":
-        _echo_json(run.located)
+        _echo_json(run.json)
     elif rich or run.tally.found:
         click.echo(style.bold(summary(run.tally, run.files)), color=style.enabled)
     if run.errors:
@@ -352,12 +352,11 @@ def check(
     sys.exit(EXIT_FINDINGS if run.failing_findings else EXIT_OK)
 
 
-def _echo_json(located: Sequence[Located]) -> None:
-    """The JSON array of every finding, as ``json.dumps(..., indent=2)`` writes it, a batch of findings a write."""
-    chunks = json_chunks(located)
+def _echo_json(parts: Sequence[str]) -> None:
+    """The JSON array of every file's objects, ``ECHO_BATCH`` pieces a write (never joined whole: memory)."""
     batch: list[str] = []
-    for chunk in chunks:
-        batch.append(chunk)
+    for piece in json_array(parts):
+        batch.append(piece)
         if len(batch) == ECHO_BATCH:
             click.echo("".join(batch), nl=False)
             batch.clear()

@@ -221,27 +221,40 @@ def _escape_property(value: str) -> str:
 
 
 def json_chunks(items: Iterable[Located]) -> Iterator[str]:
-    """``json.dumps([item.as_json() for item in items], indent=2, ensure_ascii=False)``, one piece per finding.
+    """``json.dumps([item.as_json() for item in items], indent=2, ensure_ascii=False)``, one piece per finding."""
+    return json_array(json_objects(items))
+
+
+def json_objects(items: Iterable[Located]) -> Iterator[str]:
+    """Each item's JSON object as :func:`json_array` places it in the array (``json.dumps`` with ``indent=2``).
 
     The standard library formats indented JSON in pure Python, several times slower than filling in
-    this template; the pieces let a caller write a long report without holding all of it. Strings are
-    escaped by the standard library's own function, so the bytes are the same (a test compares them).
+    this template. Strings are escaped by the standard library's own function, so the bytes are the
+    same (a test compares them).
     """
     from json.encoder import encode_basestring
 
-    separator = "["
     for item in items:
         finding = item.finding
         yield (
-            f'{separator}\n  {{\n    "path": {encode_basestring(item.path)},\n    "line": {int(item.line)},\n'
+            f'  {{\n    "path": {encode_basestring(item.path)},\n    "line": {int(item.line)},\n'
             f'    "column": {int(item.column)},\n    "code": {encode_basestring(finding.code)},\n'
             f'    "severity": {encode_basestring(finding.severity)},\n'
             f'    "message": {encode_basestring(finding.message)},\n'
             f'    "fixable": {_JSON_BOOLEAN[bool(finding.fixable)]},\n'
             f'    "unsafe_fixable": {_JSON_BOOLEAN[bool(finding.unsafe_fixable)]}\n  }}'
         )
-        separator = ","
-    yield "[]" if separator == "[" else "\n]"
+
+
+def json_array(objects: Iterable[str]) -> Iterator[str]:
+    """The array of ``objects`` (from :func:`json_objects`; a piece may hold several, joined by ``",\\n"``),
+    in pieces: a caller writes a long report without joining all of it."""
+    separator = "[\n"
+    for piece in objects:
+        yield separator
+        yield piece
+        separator = ",\n"
+    yield "[]" if separator == "[\n" else "\n]"
 
 
 _JSON_BOOLEAN = {True: "true", False: "false"}
