@@ -9,7 +9,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drizzle_schema_isolation.core.rewrite import LineCursor, LineIndex, line_end, positions
+from drizzle_schema_isolation.core.rewrite import LineCursor, LineIndex, end_of_line, positions
 
 #: Pieces that make texts hard to count: every line break, a BOM, tabs, characters of 2 and 4 UTF-8 bytes.
 PIECES = ["a", " ", "\t", "é", "🙂", "\ufeff", "\n", "\r", "\r\n", "\n\r", "\r\r\n", "--"]
@@ -54,12 +54,12 @@ def test_cursor_going_back_counts_again(text: str, data: st.DataObject) -> None:
 
 @settings(max_examples=300)
 @given(texts)
-def test_line_end_matches_line_index(text: str) -> None:
+def test_end_of_line_matches_line_index(text: str) -> None:
     index = LineIndex(text)
     last_line, _ = index.position(len(text))
     for line in range(1, last_line + 1):
         start, end = index.line_span(line, text)
-        assert line_end(text, start) == end, (text, line)
+        assert end_of_line(text, start) == end, (text, line)
 
 
 def test_line_breaks_of_every_kind() -> None:
@@ -72,4 +72,4 @@ def test_line_breaks_of_every_kind() -> None:
 
 def test_a_line_ends_before_its_break() -> None:
     text = "ab\r\ncd\re\n"
-    assert [line_end(text, start) for start in (0, 4, 7, 9)] == [2, 6, 8, 9]
+    assert [end_of_line(text, start) for start in (0, 4, 7, 9)] == [2, 6, 8, 9]

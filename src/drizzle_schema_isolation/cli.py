@@ -241,7 +241,7 @@ def _error(message: str) -> None:
 
 
 def _echo_lines(lines: Iterable[str], color: bool | None = None) -> None:
-    """Print each of ``lines`` followed by a line break, as one ``click.echo`` would, ``ECHO_BATCH`` lines a write."""
+    """Print each of ``lines`` and a line break (the bytes of one ``click.echo`` a line), ``ECHO_BATCH`` lines a write."""
     batch: list[str] = []
     for line in lines:
         batch.append(line)
@@ -643,6 +643,7 @@ def _list_changes(scanned: _Scanned, unsafe: bool) -> None:
 
 
 def _change_lines(scanned: _Scanned, unsafe: bool) -> Iterator[str]:
+    """The ``--verbose`` lines, positions counted between the findings (they are in text order)."""
     text = scanned.source.text
     cursor = LineCursor(text)
     for finding in scanned.findings:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from drizzle_schema_isolation.core.findings import HARDCODED_SCHEMA, NON_ATOMIC, Finding
-from drizzle_schema_isolation.core.rewrite import LineCursor, LineIndex, line_end, positions
+from drizzle_schema_isolation.core.rewrite import LineCursor, LineIndex, end_of_line, positions
 
 HELP = {
     HARDCODED_SCHEMA: "remove the qualifier so the name resolves through the search_path the runner sets "
@@ -157,7 +157,7 @@ def rich_blocks(items: Iterable[Located], text: str, style: Style) -> Iterator[s
     for item in items:
         start = item.finding.start - item.column + 1
         if start != span[0]:
-            span = (start, line_end(text, start))
+            span = (start, end_of_line(text, start))
         # The span is marked up to the end of its first line: a span that goes on past it ends past that end.
         yield _rich_block(item, text, (*span, min(item.finding.end, span[1])), style)
 

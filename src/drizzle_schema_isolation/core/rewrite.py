@@ -169,7 +169,7 @@ class LineCursor:
         self._counted = offset
 
 
-def line_end(text: str, start: int) -> int:
+def end_of_line(text: str, start: int) -> int:
     """Where the line that starts at ``start`` ends, before its line break (``\\n``, ``\\r\\n`` or ``\\r``).
 
     Both searches stop at the first break: the cost is the length of the line, whatever follows it.
