@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -24,7 +24,7 @@ from drizzle_schema_isolation.core.finder import (
 )
 from drizzle_schema_isolation.core.findings import Finding
 from drizzle_schema_isolation.core.lexer import LexError
-from drizzle_schema_isolation.core.rewrite import Edit, LineIndex, apply_edits, fix_edits
+from drizzle_schema_isolation.core.rewrite import Edit, LineCursor, apply_edits, fix_edits, positions
 from drizzle_schema_isolation.files import (
     ChangedOnDisk,
     InputError,
@@ -40,12 +40,14 @@ from drizzle_schema_isolation.files import (
     sync_folders,
 )
 from drizzle_schema_isolation.report import (
-    Located,
     Style,
+    Tally,
+    each_located,
     github_line,
-    locate,
+    json_array,
+    json_objects,
     plain_line,
-    rich_block,
+    rich_blocks,
     summary,
 )
 
@@ -73,6 +75,9 @@ CLEANUP_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2
 WRITE_THREADS = 8
 MAX_PENDING_WRITES = 32
 MAX_PENDING_CHARS = 1 << 25
+#: Output lines written per call: one write per finding cost as much as formatting it; a batch keeps the
+#: memory for a report of a huge file small.
+ECHO_BATCH = 1024
 
 
 def _version_option() -> Callable[[Any], Any]:
@@ -139,10 +144,12 @@ def main() -> None:
 class _Run:
     """Everything one ``check``/``fix`` invocation found, for output and the exit code."""
 
-    __slots__ = ("located", "errors", "files", "changed")
+    __slots__ = ("tally", "json", "errors", "files", "changed")
 
     def __init__(self) -> None:
-        self.located: list[Located] = []
+        self.tally = Tally()
+        #: For ``--format json``, written at the end: each file's objects as text (no finding kept alive).
+        self.json: list[str] = []
         self.errors = 0
         self.files = 0
         self.changed = 0
@@ -155,7 +162,7 @@ class _Run:
     @property
     def failing_findings(self) -> int:
         """Findings that fail a run: errors, not warnings."""
-        return sum(1 for item in self.located if item.finding.severity == "error")
+        return self.tally.errors
 
 
 class _Scanned(NamedTuple):
@@ -222,7 +229,7 @@ def _scan_one(path: str, schemas: tuple[str, ...], run: _Run, *, with_digest: bo
     try:
         findings = analyze(source.text, schemas)
     except LexError as error:
-        line, column = LineIndex(source.text).position(error.offset)
+        ((line, column),) = positions(source.text, [error.offset])
         run.error(f"{display}:{line}:{column}: error: {error.message}")
         return None
     run.files += 1
@@ -231,6 +238,18 @@ def _scan_one(path: str, schemas: tuple[str, ...], run: _Run, *, with_digest: bo
 
 def _error(message: str) -> None:
     click.echo(message, err=True)
+
+
+def _echo_lines(lines: Iterable[str], color: bool | None = None) -> None:
+    """Print each of ``lines`` and a line break (the bytes of one ``click.echo`` a line), ``ECHO_BATCH`` lines a write."""
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == ECHO_BATCH:
+            click.echo("\n".join(batch), color=color)
+            batch.clear()
+    if batch:
+        click.echo("\n".join(batch), color=color)
 
 
 def _show_source(option: bool | None) -> bool:
@@ -248,20 +267,20 @@ def _style(color: str, rich: bool) -> Style:
 def _print_findings(
     scanned: _Scanned, findings: Sequence[Finding], output_format: str, rich: bool, style: Style, run: _Run
 ) -> None:
+    """Print the findings of one file as they are located: in the terminal formats none is kept (memory)."""
     if not findings:
         return
-    index = LineIndex(scanned.source.text)
-    located = locate(scanned.display, scanned.source.text, findings, index)
-    run.located.extend(located)
+    run.tally.add(scanned.display, findings)
+    located = each_located(scanned.display, scanned.source.text, findings)
     if output_format == "json":
+        run.json.append(",\n".join(json_objects(located)))
         return
-    for item in located:
-        if output_format == "github":
-            click.echo(github_line(item))
-        elif rich:
-            click.echo(rich_block(item, scanned.source.text, index, style), color=style.enabled)
-        else:
-            click.echo(plain_line(item))
+    if output_format == "github":
+        _echo_lines(map(github_line, located))
+    elif rich:
+        _echo_lines(rich_blocks(located, scanned.source.text, style), color=style.enabled)
+    else:
+        _echo_lines(map(plain_line, located))
 
 
 #: ``readable=False``: an unreadable file is reported on its own line like any other bad input, not turned into
@@ -325,14 +344,23 @@ def check(
     for problem in journal_problems(files):
         _error(problem)
     if output_format == "json":
-        import json
-
-        click.echo(json.dumps([item.as_json() for item in run.located], indent=2, ensure_ascii=False))
-    elif rich or run.located:
-        click.echo(style.bold(summary(run.located, run.files)), color=style.enabled)
+        _echo_json(run.json)
+    elif rich or run.tally.found:
+        click.echo(style.bold(summary(run.tally, run.files)), color=style.enabled)
     if run.errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if run.failing_findings else EXIT_OK)
+
+
+def _echo_json(parts: Sequence[str]) -> None:
+    """The JSON array of every file's objects, ``ECHO_BATCH`` pieces a write (never joined whole: memory)."""
+    batch: list[str] = []
+    for piece in json_array(parts):
+        batch.append(piece)
+        if len(batch) == ECHO_BATCH:
+            click.echo("".join(batch), nl=False)
+            batch.clear()
+    click.echo("".join(batch))
 
 
 class _Fixed(NamedTuple):
@@ -534,7 +562,7 @@ def fix(
                 writer.submit(fixed)
         results = writer.finish()
     _report_written(results, run)
-    unsafe = sum(1 for item in run.located if item.finding.unsafe_fixable)
+    unsafe = run.tally.unsafe_fixable
     if unsafe:
         plural = "lookup" if unsafe == 1 else "lookups"
         _error(
@@ -611,17 +639,23 @@ def _fix_one(scanned: _Scanned, mode: _Mode, run: _Run) -> _Fixed | None:
 
 def _list_changes(scanned: _Scanned, unsafe: bool) -> None:
     """``--verbose``: one line per removed qualifier (and per unsafe rewrite)."""
-    source = scanned.source
-    index = LineIndex(source.text)
+    _echo_lines(_change_lines(scanned, unsafe))
+
+
+def _change_lines(scanned: _Scanned, unsafe: bool) -> Iterator[str]:
+    """The ``--verbose`` lines, positions counted between the findings (they are in text order)."""
+    text = scanned.source.text
+    cursor = LineCursor(text)
     for finding in scanned.findings:
-        line, column = index.position(finding.start)
         if finding.fixable:
-            removed = "".join(source.text[a:b] for a, b in finding.deletions)
-            click.echo(f"{scanned.display}:{line}:{column}: removed {display_path(removed)}")
+            line, column = cursor.position(finding.start)
+            removed = "".join(text[a:b] for a, b in finding.deletions)
+            yield f"{scanned.display}:{line}:{column}: removed {display_path(removed)}"
         elif unsafe and finding.unsafe_fixable:
+            line, column = cursor.position(finding.start)
             for start, end, replacement in finding.unsafe_edits:
-                shown = display_path(source.text[start:end])
-                click.echo(f"{scanned.display}:{line}:{column}: replaced {shown} with {replacement} (unsafe fix)")
+                shown = display_path(text[start:end])
+                yield f"{scanned.display}:{line}:{column}: replaced {shown} with {replacement} (unsafe fix)"
 
 
 def _print_diff(scanned: _Scanned, edits: list[Edit]) -> None:

@@ -6,11 +6,12 @@ Reporters only format; they never decide what is a finding. Each takes :class:`L
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from drizzle_schema_isolation.core.findings import HARDCODED_SCHEMA, NON_ATOMIC, Finding
-from drizzle_schema_isolation.core.rewrite import LineIndex
+from drizzle_schema_isolation.core.rewrite import LineCursor, LineIndex, end_of_line, positions
 
 HELP = {
     HARDCODED_SCHEMA: "remove the qualifier so the name resolves through the search_path the runner sets "
@@ -27,6 +28,7 @@ UNSAFE_HELP = (
 )
 #: Characters shown on each side of a finding in the terminal view of a long line.
 SOURCE_CONTEXT = 100
+_NOT_TAB = re.compile(r"[^\t]")
 
 
 class Located(NamedTuple):
@@ -51,14 +53,34 @@ class Located(NamedTuple):
         }
 
 
-def locate(path: str, text: str, findings: Iterable[Finding], index: LineIndex | None = None) -> list[Located]:
-    """Attach line and column to each finding of ``text``."""
-    index = index or LineIndex(text)
+def locate(path: str, text: str, findings: Sequence[Finding], index: LineIndex | None = None) -> list[Located]:
+    """Attach line and column to each finding of ``text``, in the order given.
+
+    Without an ``index`` the positions are counted between the findings (:func:`each_located`),
+    which costs far less than indexing every line of a long file.
+    """
+    if index is None:
+        return list(each_located(path, text, findings))
     located = []
     for finding in findings:
         line, column = index.position(finding.start)
         located.append(Located(path, line, column, finding))
     return located
+
+
+def each_located(path: str, text: str, findings: Sequence[Finding]) -> Iterator[Located]:
+    """:func:`locate`, one finding at a time: a report can print each and let it go.
+
+    Findings in text order (as ``analyze()`` returns them) go through one :class:`LineCursor`;
+    others are sorted for :func:`positions` first.
+    """
+    if any(earlier.start > later.start for earlier, later in zip(findings, findings[1:], strict=False)):
+        found = positions(text, [finding.start for finding in findings])
+        yield from (Located(path, *position, finding) for position, finding in zip(found, findings, strict=True))
+        return
+    cursor = LineCursor(text)
+    for finding in findings:
+        yield Located(path, *cursor.position(finding.start), finding)
 
 
 def plain_line(item: Located) -> str:
@@ -114,15 +136,41 @@ class Style:
 
 
 def rich_block(item: Located, text: str, index: LineIndex, style: Style) -> str:
-    """The terminal view: header, the offending line with the span marked, and a one-line help."""
+    """The terminal view: header, the offending line with the span marked, and a one-line help.
+
+    This form looks the line up in a full :class:`LineIndex`; :func:`rich_blocks` gives the same
+    text for many findings without one (tests compare the two).
+    """
+    finding = item.finding
+    line_start, line_end = index.line_span(item.line, text)
+    end_line, _ = index.position(max(finding.start, finding.end - 1))
+    span_end = min(finding.end if end_line == item.line else line_end, line_end)
+    return _rich_block(item, text, (line_start, line_end, span_end), style)
+
+
+def rich_blocks(items: Iterable[Located], text: str, style: Style) -> Iterator[str]:
+    """:func:`rich_block` of each of ``items`` (findings of ``text``), without an index of every line.
+
+    A finding's line starts ``column - 1`` characters before it; its end is looked up once per line.
+    """
+    span = (-1, -1)
+    for item in items:
+        start = item.finding.start - item.column + 1
+        if start != span[0]:
+            span = (start, end_of_line(text, start))
+        # The span is marked up to the end of its first line: a span that goes on past it ends past that end.
+        yield _rich_block(item, text, (*span, min(item.finding.end, span[1])), style)
+
+
+def _rich_block(item: Located, text: str, marked: tuple[int, int, int], style: Style) -> str:
+    """The terminal view of ``item``; ``marked``: the start and end of its line (without the break), and
+    where the marked span ends on that line."""
     finding = item.finding
     code = style.red(finding.code) if finding.severity == "error" else style.yellow(finding.code)
     fixable = " [*]" if finding.fixable else ""
     label = style.yellow(_label(finding)) if _label(finding) else ""
     header = f"{style.bold(f'{item.path}:{item.line}:{item.column}:')} {code}{fixable} {label}{one_line(finding.message)}"
-    line_start, line_end = index.line_span(item.line, text)
-    end_line, _ = index.position(max(finding.start, finding.end - 1))
-    span_end = min(finding.end if end_line == item.line else line_end, line_end)
+    line_start, line_end, span_end = marked
     # A long line (minified SQL, a huge literal) is shown around the span only: the output stays readable
     # and each finding costs the same whatever the line's length.
     shown_start = max(line_start, finding.start - SOURCE_CONTEXT)
@@ -133,16 +181,17 @@ def rich_block(item: Located, text: str, index: LineIndex, style: Style) -> str:
     marker_start = len(before) + finding.start - shown_start
     marker_length = max(1, min(span_end, shown_end) - finding.start)
     # Tabs keep their width in the marker line so the carets stay under the span.
-    padding = "".join("\t" if c == "\t" else " " for c in source[:marker_start])
+    before_marker = source[:marker_start]
+    padding = _NOT_TAB.sub(" ", before_marker) if "\t" in before_marker else " " * len(before_marker)
     gutter = f"{item.line:>5} | "
-    empty_gutter = " " * (len(gutter) - 2) + "| "
+    empty_gutter = style.cyan(" " * (len(gutter) - 2) + "| ")
     help_text = UNSAFE_HELP if finding.unsafe_fixable else HELP.get(finding.code, HAZARD_HELP)
     return "\n".join(
         [
             header,
-            style.cyan(empty_gutter),
+            empty_gutter,
             style.cyan(gutter) + source,
-            style.cyan(empty_gutter) + padding + (style.red if finding.fixable else style.yellow)("^" * marker_length),
+            empty_gutter + padding + (style.red if finding.fixable else style.yellow)("^" * marker_length),
             style.dim(f"  = help: {help_text}"),
             "",
         ]
@@ -171,17 +220,86 @@ def _escape_property(value: str) -> str:
     return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
-def summary(findings: Sequence[Located], files: int) -> str:
+def json_chunks(items: Iterable[Located]) -> Iterator[str]:
+    """``json.dumps([item.as_json() for item in items], indent=2, ensure_ascii=False)``, one piece per finding."""
+    return json_array(json_objects(items))
+
+
+def json_objects(items: Iterable[Located]) -> Iterator[str]:
+    """Each item's JSON object as :func:`json_array` places it in the array (``json.dumps`` with ``indent=2``).
+
+    The standard library formats indented JSON in pure Python, several times slower than filling in
+    this template. Strings are escaped by the standard library's own function, so the bytes are the
+    same (a test compares them).
+    """
+    from json.encoder import encode_basestring
+
+    for item in items:
+        finding = item.finding
+        yield (
+            f'  {{\n    "path": {encode_basestring(item.path)},\n    "line": {int(item.line)},\n'
+            f'    "column": {int(item.column)},\n    "code": {encode_basestring(finding.code)},\n'
+            f'    "severity": {encode_basestring(finding.severity)},\n'
+            f'    "message": {encode_basestring(finding.message)},\n'
+            f'    "fixable": {_JSON_BOOLEAN[bool(finding.fixable)]},\n'
+            f'    "unsafe_fixable": {_JSON_BOOLEAN[bool(finding.unsafe_fixable)]}\n  }}'
+        )
+
+
+def json_array(objects: Iterable[str]) -> Iterator[str]:
+    """The array of ``objects`` (from :func:`json_objects`; a piece may hold several, joined by ``",\\n"``),
+    in pieces: a caller writes a long report without joining all of it."""
+    separator = "[\n"
+    for piece in objects:
+        yield separator
+        yield piece
+        separator = ",\n"
+    yield "[]" if separator == "[\n" else "\n]"
+
+
+_JSON_BOOLEAN = {True: "true", False: "false"}
+
+
+class Tally:
+    """What the closing line counts, added up file by file: the findings need not be kept until the end."""
+
+    __slots__ = ("errors", "warnings", "fixable", "unsafe_fixable", "paths")
+
+    def __init__(self) -> None:
+        self.errors = 0
+        self.warnings = 0
+        self.fixable = 0
+        self.unsafe_fixable = 0
+        self.paths: set[str] = set()
+
+    def add(self, path: str, findings: Sequence[Finding]) -> None:
+        """Count the findings of the file shown as ``path``."""
+        if not findings:
+            return
+        self.paths.add(path)
+        errors = sum(1 for finding in findings if finding.severity == "error")
+        self.errors += errors
+        self.warnings += len(findings) - errors
+        self.fixable += sum(1 for finding in findings if finding.fixable)
+        self.unsafe_fixable += sum(1 for finding in findings if finding.unsafe_fixable)
+
+    @property
+    def found(self) -> bool:
+        """Whether any finding was counted."""
+        return bool(self.errors or self.warnings)
+
+
+def summary(tally: Tally, files: int) -> str:
     """One closing line: how much was found, in how many files, and how much ``fix`` can do."""
-    if not findings:
+    errors = tally.errors
+    if not tally.found:
         return f"No schema-isolation problems in {_count(files, 'file')}."
-    errors = sum(1 for item in findings if item.finding.severity == "error")
     kinds = [_count(errors, "error")] if errors else []
-    if len(findings) > errors:
-        kinds.append(_count(len(findings) - errors, "warning"))
-    in_files = _count(len({item.path for item in findings}), "file")
-    fixable = sum(1 for item in findings if item.finding.fixable)
-    unsafe = sum(1 for item in findings if item.finding.unsafe_fixable)
+    if tally.warnings:
+        kinds.append(_count(tally.warnings, "warning"))
+    in_files = _count(len(tally.paths), "file")
+    fixable = tally.fixable
+    unsafe = tally.unsafe_fixable
     if fixable or unsafe:
         hints = [f"{fixable} fixable with `{FIX_COMMAND}`"] if fixable else []
         if unsafe:
