@@ -18,8 +18,9 @@ from casetable import load_cases
 from corpus import fixture_sql_files, relative
 
 from drizzle_schema_isolation import find_references, strip_schema
-from drizzle_schema_isolation.core import finder, lexer
+from drizzle_schema_isolation.core import finder, lexer, statements
 from drizzle_schema_isolation.core.findings import Finding
+from drizzle_schema_isolation.core.lazy_regex import _LazyPattern
 from drizzle_schema_isolation.core.lexer import (
     BLOCK_COMMENT,
     DOLLAR_STRING,
@@ -45,11 +46,14 @@ PYTHON_311_OPCODES = frozenset({"POSSESSIVE_REPEAT", "ATOMIC_GROUP"})
 
 
 def core_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
-    """Every compiled regular expression of the core, the finder's skip expressions included."""
-    for module in (lexer, finder):
+    """Every regular expression of the core, compiled or compiled on first use (lazy_regex), the finder's
+    skip expressions and the splitter's per-word patterns included."""
+    for module in (lexer, finder, statements):
         for name, value in vars(module).items():
-            if isinstance(value, re.Pattern):
-                yield f"{module.__name__}.{name}", value
+            values = value.items() if isinstance(value, dict) else [("", value)]
+            for key, item in values:
+                if isinstance(item, (re.Pattern, _LazyPattern)):
+                    yield f"{module.__name__}.{name}{f'[{key}]' if key else ''}", item  # type: ignore[misc]
     scanner = finder._scanner(("public", "Tenant", "x" * 63))
     yield "skip_fast", scanner.skip_fast
     yield "skip_careful", scanner.skip_careful
