@@ -1083,7 +1083,7 @@ _PLAIN_DOLLAR_QUOTE = r"\$\$[^$]*(?:\$(?!\$)[^$]*){0,256}\$\$"
 #: line comments, block comments holding no ``/*``); group ``last`` ends after the last ``;``. No statement
 #: starts with one of :data:`_FIRST_ONLY_KEY_WORDS`; a ``$$`` quote may stand outside parentheses (a DO block).
 #: Searched up to an inner key word only (``endpos``), so trivia cut there is not counted.
-_ORDINARY_RUN = re.compile(
+_ORDINARY_RUN = lazy(
     rf"""(?:
         (?!(?ai:{'|'.join(sorted(_FIRST_ONLY_KEY_WORDS))})(?!{IDENT_CONT}))
         (?:{_FAST_HEAD_PATTERN})(?:{_FAST_ITEM}|{_FAST_NESTED}|{_PLAIN_DOLLAR_QUOTE}){{0,256}};(?P<last>)
