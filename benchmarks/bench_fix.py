@@ -112,9 +112,16 @@ def timed(commands: dict[str, Callable[[Path], list[str]]], pristine: Path, repe
     return {name: Sample.median(series) for name, series in samples.items()}
 
 
-def timed_plain(argv: list[str], repeat: int) -> Sample:
-    run_once(argv)  # warm-up
-    return Sample.median([run_once(argv) for _ in range(repeat)])
+def timed_plain(commands: dict[str, list[str]], repeat: int) -> dict[str, Sample]:
+    """Medians of commands that take turns run after run (start-up times are a few ms: a drift in the
+    machine's load between two separate series would show as a difference between the commands)."""
+    for argv in commands.values():
+        run_once(argv)  # warm-up
+    samples: dict[str, list[Sample]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, argv in commands.items():
+            samples[name].append(run_once(argv))
+    return {name: Sample.median(series) for name, series in samples.items()}
 
 
 def row(label: str, sample: Sample, baseline: Sample, target: str = "") -> str:
@@ -161,8 +168,10 @@ def main() -> None:
         load_before = os.getloadavg()
         tree = timed(commands, pristine, args.repeat)
         sed_time, naive_time, fix_time = tree["sed"], tree["naive"], tree["ours"]
-        click_time = timed_plain([sys.executable, "-c", "import click"], args.repeat * 4)
-        check_time = timed_plain([str(SCRIPT), "check", one_file], args.repeat * 4)
+        start_up = timed_plain(
+            {"click": [sys.executable, "-c", "import click"], "check": [str(SCRIPT), "check", one_file]}, args.repeat * 4
+        )
+        click_time, check_time = start_up["click"], start_up["check"]
         load_after = os.getloadavg()
 
     print(f"Tree: {args.files} files, {size / 1e6:.1f} MB; median of {args.repeat} runs (start-up: {args.repeat * 4}); "
