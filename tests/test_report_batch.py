@@ -1,8 +1,8 @@
 """Reporting many findings at once gives exactly what the per-finding reference functions give.
 
-``locate`` without an index, ``rich_blocks`` and ``json_chunks`` exist to make reports of long files
-cheap; the references are ``locate`` with a full ``LineIndex``, ``rich_block`` one finding at a time and
-``json.dumps(..., indent=2, ensure_ascii=False)``.
+``each_located``, ``rich_blocks`` and ``json_chunks`` exist to make reports of long files cheap; the
+references (here, as the reports were written before) are ``locate`` with a full ``LineIndex``,
+``rich_block`` one finding at a time and ``json.dumps(..., indent=2, ensure_ascii=False)``.
 """
 
 from __future__ import annotations
@@ -23,12 +23,28 @@ from drizzle_schema_isolation.report import (
     Located,
     Style,
     Tally,
+    _rich_block,
+    each_located,
     json_chunks,
-    locate,
-    rich_block,
     rich_blocks,
     summary,
 )
+
+
+def locate(path: str, text: str, findings: list[Finding], index: LineIndex | None = None) -> list[Located]:
+    """Line and column of each finding: counted by ``each_located`` without ``index``, else looked up in it."""
+    if index is None:
+        return list(each_located(path, text, findings))
+    return [Located(path, *index.position(finding.start), finding) for finding in findings]
+
+
+def rich_block(item: Located, text: str, index: LineIndex, style: Style) -> str:
+    """The terminal view of one finding, its line looked up in a full ``LineIndex`` (the reference)."""
+    finding = item.finding
+    line_start, line_end = index.line_span(item.line, text)
+    end_line, _ = index.position(max(finding.start, finding.end - 1))
+    span_end = min(finding.end if end_line == item.line else line_end, line_end)
+    return _rich_block(item, text, (line_start, line_end, span_end), style)
 
 #: Statements with findings, and what makes positions hard: every line break, tabs, wide characters,
 #: a qualifier split over lines, lines longer than the terminal view shows.

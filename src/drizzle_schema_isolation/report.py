@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from drizzle_schema_isolation.core.findings import HARDCODED_SCHEMA, NON_ATOMIC, Finding
-from drizzle_schema_isolation.core.rewrite import LineCursor, LineIndex, end_of_line, positions
+from drizzle_schema_isolation.core.rewrite import LineCursor, end_of_line, positions
 
 HELP = {
     HARDCODED_SCHEMA: "remove the qualifier so the name resolves through the search_path the runner sets "
@@ -53,23 +53,9 @@ class Located(NamedTuple):
         }
 
 
-def locate(path: str, text: str, findings: Sequence[Finding], index: LineIndex | None = None) -> list[Located]:
-    """Attach line and column to each finding of ``text``, in the order given.
-
-    Without an ``index`` the positions are counted between the findings (:func:`each_located`),
-    which costs far less than indexing every line of a long file.
-    """
-    if index is None:
-        return list(each_located(path, text, findings))
-    located = []
-    for finding in findings:
-        line, column = index.position(finding.start)
-        located.append(Located(path, line, column, finding))
-    return located
-
-
 def each_located(path: str, text: str, findings: Sequence[Finding]) -> Iterator[Located]:
-    """:func:`locate`, one finding at a time: a report can print each and let it go.
+    """Attach line and column to each finding of ``text``, in the order given, one finding at a time: a
+    report can print each and let it go, and no index of every line of a long file is built.
 
     Findings in text order (as ``analyze()`` returns them) go through one :class:`LineCursor`;
     others are sorted for :func:`positions` first.
@@ -135,21 +121,9 @@ class Style:
         return self._wrap("2", text)
 
 
-def rich_block(item: Located, text: str, index: LineIndex, style: Style) -> str:
-    """The terminal view: header, the offending line with the span marked, and a one-line help.
-
-    This form looks the line up in a full :class:`LineIndex`; :func:`rich_blocks` gives the same
-    text for many findings without one (tests compare the two).
-    """
-    finding = item.finding
-    line_start, line_end = index.line_span(item.line, text)
-    end_line, _ = index.position(max(finding.start, finding.end - 1))
-    span_end = min(finding.end if end_line == item.line else line_end, line_end)
-    return _rich_block(item, text, (line_start, line_end, span_end), style)
-
-
 def rich_blocks(items: Iterable[Located], text: str, style: Style) -> Iterator[str]:
-    """:func:`rich_block` of each of ``items`` (findings of ``text``), without an index of every line.
+    """The terminal view of each of ``items`` (findings of ``text``): header, the offending line with the span
+    marked, and a one-line help; without an index of every line.
 
     A finding's line starts ``column - 1`` characters before it; its end is looked up once per line.
     """
