@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
@@ -24,3 +25,15 @@ def migration_folders() -> list[tuple[str, Path]]:
         if found is not None:
             folders.append((kit, found))
     return folders
+
+
+def journal_folder(root: Path, *migrations: str) -> Path:
+    """A 0.x folder with one journal entry per migration text (tags 0000_m0, 0001_m1, ...)."""
+    (root / "meta").mkdir(parents=True)
+    entries = []
+    for index, text in enumerate(migrations):
+        tag = f"{index:04d}_m{index}"
+        (root / f"{tag}.sql").write_text(text)
+        entries.append({"idx": index, "version": "7", "when": 1_700_000_000_000 + index, "tag": tag, "breakpoints": True})
+    (root / "meta" / "_journal.json").write_text(json.dumps({"version": "7", "dialect": "postgresql", "entries": entries}))
+    return root

@@ -3,11 +3,11 @@ CONCURRENTLY, refusals, timeouts and the session lock. Every test checks the dat
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import psycopg
 import pytest
+from apply_support import journal_folder
 
 from drizzle_schema_isolation import apply_migrations
 from drizzle_schema_isolation.runtime.errors import LockWaitTimeout, MigrationFailed, MigrationRefused
@@ -16,18 +16,6 @@ from drizzle_schema_isolation.runtime.options import lock_key
 pytestmark = pytest.mark.postgres
 
 BP = "\n--> statement-breakpoint\n"
-
-
-def journal_folder(root: Path, *migrations: str) -> Path:
-    """A 0.x folder with one journal entry per migration text (tags 0000_m0, 0001_m1, ...)."""
-    (root / "meta").mkdir(parents=True)
-    entries = []
-    for index, text in enumerate(migrations):
-        tag = f"{index:04d}_m{index}"
-        (root / f"{tag}.sql").write_text(text)
-        entries.append({"idx": index, "version": "7", "when": 1_700_000_000_000 + index, "tag": tag, "breakpoints": True})
-    (root / "meta" / "_journal.json").write_text(json.dumps({"version": "7", "dialect": "postgresql", "entries": entries}))
-    return root
 
 
 def relations(conn: psycopg.Connection, schema: str) -> set[str]:

@@ -8,11 +8,11 @@ looks in ``current_schema()``, which ``apply`` pins to the target, and the same 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import psycopg
 import pytest
+from apply_support import journal_folder
 
 from drizzle_schema_isolation import apply_migrations
 from drizzle_schema_isolation.core.analysis import analyze
@@ -31,17 +31,6 @@ END $$;
 """
 
 
-def _folder(root: Path, second: str) -> Path:
-    (root / "meta").mkdir(parents=True)
-    entries = []
-    for index, text in enumerate((CREATE, second)):
-        tag = f"{index:04d}_m{index}"
-        (root / f"{tag}.sql").write_text(text)
-        entries.append({"idx": index, "version": "7", "when": 1_700_000_000_000 + index, "tag": tag, "breakpoints": True})
-    (root / "meta" / "_journal.json").write_text(json.dumps({"version": "7", "dialect": "postgresql", "entries": entries}))
-    return root
-
-
 def _columns(conn: psycopg.Connection, schema: str) -> list[str]:
     rows = conn.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = 'users' "
@@ -55,12 +44,12 @@ def test_catalog_lookup_by_name_breaks_an_isolated_run_and_the_unsafe_fix_repair
     db_url: str, conn: psycopg.Connection, tmp_path: Path
 ) -> None:
     with pytest.raises(MigrationFailed, match="plan"):
-        apply_migrations(_folder(tmp_path / "original", ADD_IF_MISSING), "tenant_original", database_url=db_url)
+        apply_migrations(journal_folder(tmp_path / "original", CREATE, ADD_IF_MISSING), "tenant_original", database_url=db_url)
     assert _columns(conn, "tenant_original") == []  # one transaction: nothing of the run stays
 
     fixed = apply_edits(ADD_IF_MISSING, fix_edits(analyze(ADD_IF_MISSING), unsafe=True))
     assert "table_schema = current_schema()" in fixed
-    result = apply_migrations(_folder(tmp_path / "fixed", fixed), "tenant_fixed", database_url=db_url)
+    result = apply_migrations(journal_folder(tmp_path / "fixed", CREATE, fixed), "tenant_fixed", database_url=db_url)
     assert len(result.applied) == 2
     assert _columns(conn, "tenant_fixed") == ["id", "plan"]
     assert _columns(conn, "public") == []  # nothing went to the shared schema
