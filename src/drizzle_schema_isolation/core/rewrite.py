@@ -19,36 +19,24 @@ from drizzle_schema_isolation.core.findings import Edit, Finding, Span
 
 def apply_deletions(text: str, spans: Iterable[Span]) -> str:
     """``text`` without the characters in ``spans`` (which must not overlap)."""
-    ordered = sorted(spans)
-    if not ordered:
-        return text
-    pieces: list[str] = []
-    position = 0
-    for start, end in ordered:
-        if start < position or end < start or end > len(text):
-            raise ValueError(f"deletion span ({start}, {end}) overlaps another or lies outside the text")
-        pieces.append(text[position:start])
-        position = end
-    pieces.append(text[position:])
-    return "".join(pieces)
+    return _edited(text, ((start, end, "") for start, end in spans), "deletion span")
 
 
 def fix_spans(findings: Iterable[Finding]) -> list[Span]:
-    """All deletions of the fixable findings, in text order.
+    """All deletions of the fixable findings, in text order: :func:`fix_edits` without unsafe edits.
 
     The finder never reports overlapping fixes for valid SQL; should two ever overlap, the later
     finding is left unfixed rather than deleting text twice.
     """
-    accepted: list[Span] = []
-    for finding in sorted(findings, key=lambda f: f.deletions):
-        spans = sorted(finding.deletions)
-        if spans and (not accepted or spans[0][0] >= accepted[-1][1]):
-            accepted.extend(spans)
-    return accepted
+    return [(start, end) for start, end, _ in fix_edits(findings)]
 
 
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     """``text`` with each ``(start, end, replacement)`` of ``edits`` applied (they must not overlap)."""
+    return _edited(text, edits, "edit")
+
+
+def _edited(text: str, edits: Iterable[Edit], what: str) -> str:
     ordered = sorted(edits)
     if not ordered:
         return text
@@ -56,7 +44,7 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     position = 0
     for start, end, replacement in ordered:
         if start < position or end < start or end > len(text):
-            raise ValueError(f"edit ({start}, {end}) overlaps another or lies outside the text")
+            raise ValueError(f"{what} ({start}, {end}) overlaps another or lies outside the text")
         pieces.append(text[position:start])
         pieces.append(replacement)
         position = end
