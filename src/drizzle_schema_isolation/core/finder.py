@@ -1616,17 +1616,14 @@ class _Scan:
         if span is None or body.kind not in (DOLLAR_STRING, STRING):
             return
         start = span[0]
-        inner = self.text[start : span[1]]
-        collapsed = _collapse_points(inner) if body.kind == STRING else None
-        if collapsed:
-            inner = inner.replace("''", "'")
+        inner, collapsed = _collapsed(self.text[start : span[1]], body.kind == STRING)
         outer = self.to_outer
 
         def to_here(offset: int) -> int:
-            return start + offset + (bisect_left(collapsed, offset) if collapsed else 0)
+            return _uncollapsed(start, collapsed, offset)
 
         def to_outer(offset: int) -> int:
-            here = start + offset + (bisect_left(collapsed, offset) if collapsed else 0)
+            here = _uncollapsed(start, collapsed, offset)
             return here if outer is None else outer(here)
 
         try:
@@ -1657,9 +1654,7 @@ class _DynamicSql:
         return "".join(self.parts)
 
     def add_text(self, source: str, start: int, end: int, doubled_quotes: bool) -> None:
-        raw = source[start:end]
-        points = _collapse_points(raw) if doubled_quotes else array("q")
-        value = raw.replace("''", "'") if points else raw
+        value, points = _collapsed(source[start:end], doubled_quotes)
         self._add(value, start, end, points)
 
     def add_stand_in(self, start: int, end: int, stand_in: str) -> None:
@@ -1686,8 +1681,7 @@ class _DynamicSql:
         built_start, start, end, points = part
         if points is None:
             return end if stand_in_end else start
-        local = offset - built_start
-        return start + local + (bisect_left(points, local) if points else 0)
+        return _uncollapsed(start, points, offset - built_start)
 
 
 #: Clauses in which a two-part name is an expression (table.column), not schema.object.
@@ -1824,6 +1818,18 @@ _DEFAULT_PRIVILEGES_HARM = (
 )
 #: Words after which a PL/pgSQL statement starts (besides ";" and the start of the body).
 _PLPGSQL_STATEMENT_STARTS = frozenset({"begin", "then", "else", "loop"})
+
+
+def _collapsed(raw: str, doubled_quotes: bool) -> tuple[str, array[int]]:
+    """``raw`` with every ``''`` collapsed to ``'`` if ``doubled_quotes`` (a standard string's content), and
+    the :func:`_collapse_points` that map offsets back (:func:`_uncollapsed`); else ``raw`` as it is."""
+    points = _collapse_points(raw) if doubled_quotes else array("q")
+    return (raw.replace("''", "'") if points else raw), points
+
+
+def _uncollapsed(start: int, points: array[int], offset: int) -> int:
+    """The offset in the file of ``offset`` in a collapsed text whose raw form starts at ``start``."""
+    return start + offset + (bisect_left(points, offset) if points else 0)
 
 
 def _collapse_points(raw: str) -> array[int]:
