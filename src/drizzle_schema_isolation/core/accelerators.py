@@ -12,7 +12,7 @@ import os
 from importlib import import_module
 from types import ModuleType
 
-__all__ = ["PURE_PYTHON_VARIABLE", "load"]
+__all__ = ["NAMES", "PURE_PYTHON_VARIABLE", "describe", "load"]
 
 PURE_PYTHON_VARIABLE = "DRIZZLE_SCHEMA_ISOLATION_PURE_PYTHON"
 
@@ -26,3 +26,17 @@ def load(name: str) -> ModuleType | None:
         return import_module(f"drizzle_schema_isolation.core.{name}")
     except ImportError:
         return None
+
+
+#: Every accelerator the package has, each named after the pure-Python part it speeds up.
+NAMES = ("_finder_skip", "_statement_runs")
+
+
+def describe() -> str:
+    """One line saying which accelerators this interpreter uses (CI prints it for every Python it tests)."""
+    states = [f"{name} {'compiled' if load(name) is not None else 'pure Python'}" for name in NAMES]
+    return "accelerators: " + ", ".join(states)
+
+
+if __name__ == "__main__":
+    print(describe())
