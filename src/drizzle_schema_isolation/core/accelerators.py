@@ -36,7 +36,3 @@ def describe() -> str:
     """One line saying which accelerators this interpreter uses (CI prints it for every Python it tests)."""
     states = [f"{name} {'compiled' if load(name) is not None else 'pure Python'}" for name in NAMES]
     return "accelerators: " + ", ".join(states)
-
-
-if __name__ == "__main__":
-    print(describe())
