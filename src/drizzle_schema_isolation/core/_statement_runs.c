@@ -5,7 +5,8 @@
  * look for uses of the label; runs of statements that cannot matter are skipped whole. The pure-Python
  * reference is `_ORDINARY_RUN` in statements.py (read through `_regex_ordinary_run_end`): it stays the
  * definition, and the tests compare this module with it and with the splitter. Python's regular-expression
- * engine reads those runs at about 80 MB/s; this reads them character by character, about ten times faster.
+ * engine reads those runs at about 80 MB/s, 64 statements a call; this reads them character by character at
+ * over 1 GB/s, a whole run a call.
  *
  * What is accepted, statement by statement from `pos` (each must end with its `;` before `limit`, the text
  * being read as ending at `limit`, as the regex's endpos):
@@ -193,7 +194,7 @@ static ALWAYS_INLINE Py_ssize_t doubled_quote_end(const Text *t, Py_ssize_t p, P
 }
 
 /* After the end of the (possibly nested) block comment opening at `p`, as the lexer's `block_comment_end`
- * reads it (the leftmost `/ *` or `* /` from two characters on). */
+ * reads it: from two characters on, each leftmost comment opener or closer counts. */
 static ALWAYS_INLINE Py_ssize_t block_comment_end(const Text *t, Py_ssize_t p)
 {
     Py_ssize_t depth = 1;

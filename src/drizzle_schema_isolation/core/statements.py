@@ -1106,9 +1106,10 @@ def _regex_ordinary_run_end(text: str, pos: int, limit: int) -> int:
 
 
 def _compiled_ordinary_run_end() -> Callable[[str, int, int], int] | None:
-    """``ordinary_run_end`` of the compiled accelerator (reads the same runs with no bound on repetitions, and a
-    few more statements the splitter reads the same way, ten times faster), or None: not built, disabled, or
-    built from a list of first-only key words other than :data:`_FIRST_ONLY_KEY_WORDS` (a stale build)."""
+    """``ordinary_run_end`` of the compiled accelerator, or None: not built, disabled, or built from a list of
+    first-only key words other than :data:`_FIRST_ONLY_KEY_WORDS` (a stale build). It reads the runs the regex
+    reads with no bound on repetitions, and a few more statements the splitter reads the same way (see its
+    source), at over 1 GB/s where the regex reads 80 MB/s."""
     module = accelerators.load("_statement_runs")
     if module is None or frozenset(module.FIRST_ONLY_KEY_WORDS) != _FIRST_ONLY_KEY_WORDS:
         return None
