@@ -20,7 +20,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from functools import cached_property, lru_cache
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from drizzle_schema_isolation.core import accelerators
 from drizzle_schema_isolation.core.findings import (
@@ -231,7 +231,7 @@ def _ascii_case_insensitive(word: str) -> str:
 
 
 class _Scanner:
-    """The skip for one set of forbidden schemas: compiled (``_finder_skip.c``) where built, else regexes.
+    """The skips for one set of forbidden schemas: compiled (``_finder_skip.c``) where built, else regexes.
 
     ``skip_fast`` also steps over ``;`` and over standard string literals that are not followed by
     ``::`` (they cannot hold a qualifier we rewrite) nor by a comparison (``'public' = table_schema``,
@@ -241,17 +241,21 @@ class _Scanner:
     Both are ``(?:ALTERNATIVES){0,N}``: greedy repeats with nothing after them that can fail, so they
     match exactly what possessive ones would, on every Python from 3.10 (possessive quantifiers are
     3.11+ and broken in 3.11.2). The bound keeps memory flat: the regex engine keeps a frame per
-    repetition of a group until the match returns. Where the bound stops a match before another step, the
-    group ``more`` matches and the caller matches again from there (see :meth:`_Scan.run`): repeated so,
-    a skip ends where an unbounded one would, which is where the compiled skip ends.
+    repetition of a group until the match returns. Where the bound stops a match, the event handlers
+    read a word, quoted name or string exactly as the skip would have; only plain characters (group 1
+    matches before one) need another skip call (see :meth:`_Scan.run`).
 
-    :attr:`compiled_skips` are both in C (the regexes stay their reference and the pure-Python path).
-    Where they are used, a file needs neither regex: they, and the keyword tries in their sources, are
-    built on first use only (3 ms of every pre-commit run otherwise).
+    :attr:`compiled_skips` are the same skips in C, without the bound; the regexes stay their reference and
+    the pure-Python path. Where the C skips are used, a file needs no regex: the regexes, and the keyword
+    tries in their sources, are built on first use only (3 ms of every pre-commit run otherwise).
 
     ``fast_with_semi`` is the source of ``skip_fast`` with a group ``semi`` around its ``;`` step, compiled
     only in the rare case where the end of a skip does not tell where its last token ends (see
     :meth:`_Scan._note_skipped`): a capturing group inside the repeat costs the engine a tenth of its time.
+    That replay must end where the skip in use ended: for the C skip, its group ``more`` also matches
+    before a word, quoted name or string that the skip would take, so that, matched again while ``more``
+    matches, it ends where an unbounded skip ends (a lookahead that doubles the expression: it would cost
+    the pure path 1.5 ms of compiling on every run, hence not in ``skip_fast``).
     """
 
     def __init__(self, schemas: tuple[str, ...], chunk: int) -> None:
@@ -260,23 +264,24 @@ class _Scanner:
         self.chunk = chunk
 
     @cached_property
-    def sources(self) -> tuple[str, str, str]:
-        """The sources of ``skip_fast``, ``skip_careful`` and ``fast_with_semi``."""
+    def sources(self) -> _SkipSources:
         return _skip_sources(self.names, self.chunk)
 
     @cached_property
     def skip_fast(self) -> re.Pattern[str]:
-        return re.compile(self.sources[0], re.VERBOSE)
+        return re.compile(self.sources.fast, re.VERBOSE)
 
     @cached_property
     def skip_careful(self) -> re.Pattern[str]:
         # Compiled when a statement first needs it (DO, CREATE FUNCTION, SET...): 1.5 ms of every hook run
         # on a drizzle-kit 1.x file, which has none.
-        return re.compile(self.sources[1], re.VERBOSE)
+        return re.compile(self.sources.careful, re.VERBOSE)
 
-    @cached_property
+    @property
     def fast_with_semi(self) -> str:
-        return self.sources[2]
+        if self.compiled_skips is None:
+            return self.sources.fast_with_semi
+        return self.sources.unbounded_fast_with_semi
 
     @property
     def compiled_skips(self) -> tuple[Callable[[str, int], int], Callable[[str, int], int]] | None:
@@ -291,6 +296,15 @@ class _Scanner:
     def _skip_table(self) -> Any:
         assert _FINDER_SKIP is not None
         return _FINDER_SKIP.make_table(_stop_keywords(), *_forbidden_spellings(self.names))
+
+
+class _SkipSources(NamedTuple):
+    """The regex sources of a :class:`_Scanner`."""
+
+    fast: str
+    careful: str
+    fast_with_semi: str
+    unbounded_fast_with_semi: str  # matched again while "more" matches: the unbounded skip (the C one)
 
 
 def _word_trie(words: Iterable[str] | dict[str, str]) -> str:
@@ -390,8 +404,8 @@ def _scanner(schemas: tuple[str, ...], chunk: int = SKIP_CHUNK) -> _Scanner:
     return _Scanner(schemas, chunk)
 
 
-def _skip_sources(schemas: tuple[str, ...], chunk: int) -> tuple[str, str, str]:
-    """The sources of ``skip_fast``, ``skip_careful`` and ``fast_with_semi`` (see _Scanner)."""
+def _skip_sources(schemas: tuple[str, ...], chunk: int) -> _SkipSources:
+    """The sources of the skip regexes (see _Scanner)."""
     unquoted_spellings, quoted_spellings = _forbidden_spellings(schemas)
     # A name of exactly 63 bytes also matches longer spellings, which PostgreSQL truncates.
     unquoted = [_ascii_case_insensitive(name) + (f"{IDENT_CONT}*" if truncated else "")
@@ -427,17 +441,21 @@ def _skip_sources(schemas: tuple[str, ...], chunk: int) -> tuple[str, str, str]:
     """
     semi = rf";[{SPACE_CLASS}]*(?:--[^\n\r]*[\n\r][{SPACE_CLASS}]*){{0,16}}"
     fast_steps = fast.replace("SEMI", f"(?:{semi})")
-    return (
+    with_semi = fast.replace("SEMI", f"(?P<semi>{semi})")
+    return _SkipSources(
         _bounded_repeat_source(fast_steps, chunk),
         _bounded_repeat_source(careful, chunk),
-        _bounded_repeat_source(fast.replace("SEMI", f"(?P<semi>{semi})"), chunk, fast_steps),
+        _bounded_repeat_source(with_semi, chunk),
+        _bounded_repeat_source(with_semi, chunk, fast_steps),
     )
 
 
 def _bounded_repeat_source(alternatives: str, chunk: int, steps: str | None = None) -> str:
-    """At most ``chunk`` steps of ``alternatives``; the group ``more`` matches where another step could
-    follow (``steps``: the same alternatives without named groups, which a pattern can hold only once)."""
-    return rf"(?:{alternatives}){{0,{chunk}}}(?P<more>(?=(?:{steps or alternatives})))?"
+    """At most ``chunk`` steps of ``alternatives``; the group ``more`` matches where the bound stopped them
+    before plain text, or given ``steps`` (the same alternatives without named groups, which a pattern can
+    hold only once), before any step."""
+    more = f"(?:{steps})" if steps is not None else rf"{_PLAIN}|-(?!-)|/(?!\*)"
+    return rf"(?:{alternatives}){{0,{chunk}}}(?P<more>(?={more}))?"
 
 
 @lru_cache(maxsize=8)
@@ -551,7 +569,7 @@ class _Scan:
                 skip = fast
             if skip is not None:
                 match = skip(text, pos)
-                while match.lastgroup == "more":  # type: ignore[union-attr]  # bound reached before another step
+                while match.lastgroup == "more":  # type: ignore[union-attr]  # bound reached before plain text
                     match = skip(text, match.end())  # type: ignore[union-attr]
                 pos = match.end()  # type: ignore[union-attr]
             if pos > region:
