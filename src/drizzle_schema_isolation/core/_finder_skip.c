@@ -15,8 +15,8 @@
  *   a standard string: not after E, B or X, at most 16 doubled quotes, not followed by SPACE* and one of
  *   :: -- slash-star ' = <> !=
  * Everything else (a dollar, a comment, what a step refuses) stops; the careful skip has neither the ";" step
- * nor the string step. The regex bounds its repeat at 256 steps
- * (a memory guard of the regex engine); this loop has no bound, which the caller's event handlers allow.
+ * nor the string step. The regex bounds its repeat at 256 steps (a memory guard of the regex engine); this
+ * loop has no bound, which the caller's event handlers allow.
  *
  * The data (keywords with their contexts, forbidden names) comes from Python, from the same definitions the
  * regex is built from: make_table() is called once per set of forbidden schemas.
