@@ -51,7 +51,7 @@ SCHEMA_SETS: list[tuple[str, ...]] = [
 ]
 
 #: Pieces of SQL text: whitespace, plain characters, every quote and its prefixes, comments, dollars,
-#: NUL, non-ASCII characters (one that folds to "k" or "s" outside ASCII, an astral one), names.
+#: NUL, non-ASCII characters (one that folds to "k" or "s" outside ASCII, astral ones, a lone surrogate), names.
 FRAGMENTS = [
     " ", "  ", "\t", "\n", "\r", "\r\n", "\f", "\v", ";", "; ", ";\n-- c\n", ";--x\n", "--> statement-breakpoint\n",
     "--", "-- note", "-", "/", "/*", "*/", "* ", "/* c */", "(", ")", ",", ".", "=", "<>", "!=", "::", ":", "<",
@@ -62,7 +62,7 @@ FRAGMENTS = [
     'Te"nant', "ünï", "ÜNÏ", '"ünï"', "x" * 63, "X" * 63 + "y", '"' + "x" * 63 + '"', '"' + "x" * 70 + '"',
     "é" * 31 + "x", "É" * 31 + "x", "é" * 31 + "xyz", '"' + "é" * 31 + "x" + '"', '"' + "é" * 31 + 'x""y"',
     "ab" + "c" * 61, '"Ab' + "c" * 61 + '"', '"Ab' + "c" * 61 + 'dd"', '"Ab' + "c" * 61 + 'd""e"', "set",
-    "\U0001f600x", '"\U0001f600x"', "A$B", '"a$b"',
+    "\U0001f600x", '"\U0001f600x"', "A$B", '"a$b"', "\ud800", "\U0010ffff",
 ]
 KEYWORDS = sorted(set(finder._KEYWORDS))
 #: Every word a keyword's context looks for, and near misses.
