@@ -18,10 +18,11 @@ import re
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from operator import attrgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from drizzle_schema_isolation.core import accelerators
 from drizzle_schema_isolation.core.findings import (
     CATALOG_SCHEMA_LOOKUP,
     HARDCODED_SCHEMA,
@@ -30,7 +31,6 @@ from drizzle_schema_isolation.core.findings import (
     Finding,
 )
 from drizzle_schema_isolation.core.keywords import NOT_PLAIN_IDENTIFIERS
-from drizzle_schema_isolation.core.lazy_regex import lazy
 from drizzle_schema_isolation.core.lexer import (
     DOLLAR_STRING,
     ESCAPE_STRING,
@@ -230,8 +230,8 @@ def _ascii_case_insensitive(word: str) -> str:
     return "".join(f"[{c}{c.upper()}]" if "a" <= c <= "z" else re.escape(c) for c in word)
 
 
-class _Scanner(NamedTuple):
-    """The compiled skip expressions for one set of forbidden schemas.
+class _Scanner:
+    """The skips for one set of forbidden schemas: compiled (``_finder_skip.c``) where built, else regexes.
 
     ``skip_fast`` also steps over ``;`` and over standard string literals that are not followed by
     ``::`` (they cannot hold a qualifier we rewrite) nor by a comparison (``'public' = table_schema``,
@@ -245,15 +245,66 @@ class _Scanner(NamedTuple):
     read a word, quoted name or string exactly as the skip would have; only plain characters (group 1
     matches before one) need another skip call (see :meth:`_Scan.run`).
 
+    :attr:`compiled_skips` are the same skips in C, without the bound; the regexes stay their reference and
+    the pure-Python path. Where the C skips are used, a file needs no regex: the regexes, and the keyword
+    tries in their sources, are built on first use only (3 ms of every pre-commit run otherwise).
+
     ``fast_with_semi`` is the source of ``skip_fast`` with a group ``semi`` around its ``;`` step, compiled
     only in the rare case where the end of a skip does not tell where its last token ends (see
     :meth:`_Scan._note_skipped`): a capturing group inside the repeat costs the engine a tenth of its time.
+    That replay must end where the skip in use ended: for the C skip, its group ``more`` also matches
+    before a word, quoted name or string that the skip would take, so that, matched again while ``more``
+    matches, it ends where an unbounded skip ends (a lookahead that doubles the expression: it would cost
+    the pure path 1.5 ms of compiling on every run, hence not in ``skip_fast``).
     """
 
-    schemas: frozenset[str]
-    skip_fast: re.Pattern[str]
-    skip_careful: re.Pattern[str]
+    def __init__(self, schemas: tuple[str, ...], chunk: int) -> None:
+        self.schemas = frozenset(schemas)
+        self.names = schemas
+        self.chunk = chunk
+
+    @cached_property
+    def sources(self) -> _SkipSources:
+        return _skip_sources(self.names, self.chunk)
+
+    @cached_property
+    def skip_fast(self) -> re.Pattern[str]:
+        return re.compile(self.sources.fast, re.VERBOSE)
+
+    @cached_property
+    def skip_careful(self) -> re.Pattern[str]:
+        # Compiled when a statement first needs it (DO, CREATE FUNCTION, SET...): 1.5 ms of every hook run
+        # on a drizzle-kit 1.x file, which has none.
+        return re.compile(self.sources.careful, re.VERBOSE)
+
+    @property
+    def fast_with_semi(self) -> str:
+        if self.compiled_skips is None:
+            return self.sources.fast_with_semi
+        return self.sources.unbounded_fast_with_semi
+
+    @property
+    def compiled_skips(self) -> tuple[Callable[[str, int], int], Callable[[str, int], int]] | None:
+        """``skip(text, pos)`` in C for ``skip_fast`` and for ``skip_careful``: where the skip from ``pos``
+        ends. None where the accelerator is absent (or off), and for a scanner with another bound than
+        :data:`SKIP_CHUNK`: asking for a bound is asking for the regexes."""
+        if _FINDER_SKIP is None or self.chunk != SKIP_CHUNK:
+            return None
+        return self._skip_table.skip, self._skip_table.skip_careful
+
+    @cached_property
+    def _skip_table(self) -> Any:
+        assert _FINDER_SKIP is not None
+        return _FINDER_SKIP.make_table(_stop_keywords(), *_forbidden_spellings(self.names))
+
+
+class _SkipSources(NamedTuple):
+    """The regex sources of a :class:`_Scanner`."""
+
+    fast: str
+    careful: str
     fast_with_semi: str
+    unbounded_fast_with_semi: str  # matched again while "more" matches: the unbounded skip (the C one)
 
 
 def _word_trie(words: Iterable[str] | dict[str, str]) -> str:
@@ -310,20 +361,57 @@ _SHARED_CONTEXT = rf"(?={_SPACE}*(?:\(|=|<>|!=|::)|{_SPACE}+(?:in|not)(?!{IDENT_
 
 #: Repetitions one skip call makes at most (see _Scanner).
 SKIP_CHUNK = 256
+#: The compiled fast skip (core/_finder_skip.c), or None: then the regex ``skip_fast`` is the skip.
+_FINDER_SKIP = accelerators.load("_finder_skip")
+
+#: How the compiled skip reads the context of a keyword (see _stop_kind, and the enum in _finder_skip.c).
+_STOP_ALWAYS, _STOP_BEFORE_WORD, _STOP_EXECUTE, _STOP_SHARED = range(4)
+
+
+def _stop_kind(keyword: str) -> tuple[int, tuple[str, ...]]:
+    """:func:`_stop_context` as data for the compiled skip: the kind of lookahead, and its next words."""
+    if keyword in _WORD_CONTEXTS:
+        return _STOP_BEFORE_WORD, tuple(sorted(_WORD_CONTEXTS[keyword]))
+    if keyword == "execute":
+        return _STOP_EXECUTE, ("format",)
+    if keyword in _CALLS or keyword in SCHEMA_NAME_COLUMNS:
+        return _STOP_SHARED, ("in", "not")
+    return _STOP_ALWAYS, ()
+
+
+def _stop_keywords() -> list[tuple[str, int, tuple[str, ...]]]:
+    """Every keyword of the skip with its context, for ``_finder_skip.make_table``."""
+    return [(keyword, *_stop_kind(keyword)) for keyword in dict.fromkeys(_KEYWORDS)]
+
+
+def _forbidden_spellings(schemas: tuple[str, ...]) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
+    """How the forbidden names are spelled: as a word (those PostgreSQL's folding leaves unchanged) and as
+    the raw content of a quoted name (quotes doubled), each with whether it is 63 bytes long: PostgreSQL
+    truncates longer spellings to it, so a word or a content that starts with it matches too."""
+    unquoted: list[tuple[str, bool]] = []
+    quoted: list[tuple[str, bool]] = []
+    for name in schemas:
+        truncated = len(name.encode("utf-8")) == MAX_IDENTIFIER_BYTES
+        if fold_unquoted(name) == name and _WORD.fullmatch(name):
+            unquoted.append((name, truncated))
+        quoted.append((name.replace('"', '""'), truncated))
+    return unquoted, quoted
 
 
 @lru_cache(maxsize=64)
 def _scanner(schemas: tuple[str, ...], chunk: int = SKIP_CHUNK) -> _Scanner:
-    """The skip expressions for ``schemas``; ``chunk`` bounds the repetitions of one skip call."""
-    unquoted: list[str] = []
-    quoted: list[str] = []
-    for name in schemas:
-        # A name of exactly 63 bytes also matches longer spellings, which PostgreSQL truncates.
-        truncated = len(name.encode("utf-8")) == MAX_IDENTIFIER_BYTES
-        if fold_unquoted(name) == name and _WORD.fullmatch(name):
-            unquoted.append(_ascii_case_insensitive(name) + (f"{IDENT_CONT}*" if truncated else ""))
-        body = re.escape(name.replace('"', '""'))
-        quoted.append(body + ('[^"]*(?:""[^"]*)*' if truncated else "") + '"(?!")')
+    """The skip for ``schemas``; ``chunk`` bounds the repetitions of one regex skip call."""
+    return _Scanner(schemas, chunk)
+
+
+def _skip_sources(schemas: tuple[str, ...], chunk: int) -> _SkipSources:
+    """The sources of the skip regexes (see _Scanner)."""
+    unquoted_spellings, quoted_spellings = _forbidden_spellings(schemas)
+    # A name of exactly 63 bytes also matches longer spellings, which PostgreSQL truncates.
+    unquoted = [_ascii_case_insensitive(name) + (f"{IDENT_CONT}*" if truncated else "")
+                for name, truncated in unquoted_spellings]
+    quoted = [re.escape(body) + ('[^"]*(?:""[^"]*)*' if truncated else "") + '"(?!")'
+              for body, truncated in quoted_spellings]
     # Three tries: plain keywords, the few whose handler wants a certain next word (a lookahead at each
     # leaf), and the many calls and catalog columns, which share one lookahead (see _stop_context).
     # One trie with a lookahead at each of its eighty leaves took the hook 10 ms a run to compile.
@@ -352,18 +440,22 @@ def _scanner(schemas: tuple[str, ...], chunk: int = SKIP_CHUNK) -> _Scanner:
             |(?<![eEbBxX])'[^']*(?:''[^']*){{0,16}}'(?![{SPACE_CLASS}]*(?:::|--|/\*|'|=|<>|!=))
     """
     semi = rf";[{SPACE_CLASS}]*(?:--[^\n\r]*[\n\r][{SPACE_CLASS}]*){{0,16}}"
-    return _Scanner(
-        frozenset(schemas),
-        re.compile(_bounded_repeat_source(fast.replace("SEMI", f"(?:{semi})"), chunk), re.VERBOSE),
-        # Compiled when a statement first needs it (DO, CREATE FUNCTION, SET...): 1.5 ms of every hook run
-        # on a drizzle-kit 1.x file, which has none.
-        lazy(_bounded_repeat_source(careful, chunk), re.VERBOSE),
-        _bounded_repeat_source(fast.replace("SEMI", f"(?P<semi>{semi})"), chunk),
+    fast_steps = fast.replace("SEMI", f"(?:{semi})")
+    with_semi = fast.replace("SEMI", f"(?P<semi>{semi})")
+    return _SkipSources(
+        _bounded_repeat_source(fast_steps, chunk),
+        _bounded_repeat_source(careful, chunk),
+        _bounded_repeat_source(with_semi, chunk),
+        _bounded_repeat_source(with_semi, chunk, fast_steps),
     )
 
 
-def _bounded_repeat_source(alternatives: str, chunk: int) -> str:
-    return rf"(?:{alternatives}){{0,{chunk}}}(?P<more>(?={_PLAIN}|-(?!-)|/(?!\*)))?"
+def _bounded_repeat_source(alternatives: str, chunk: int, steps: str | None = None) -> str:
+    """At most ``chunk`` steps of ``alternatives``; the group ``more`` matches where the bound stopped them
+    before plain text, or given ``steps`` (the same alternatives without named groups, which a pattern can
+    hold only once), before any step."""
+    more = f"(?:{steps})" if steps is not None else rf"{_PLAIN}|-(?!-)|/(?!\*)"
+    return rf"(?:{alternatives}){{0,{chunk}}}(?P<more>(?={more}))?"
 
 
 @lru_cache(maxsize=8)
@@ -458,26 +550,32 @@ class _Scan:
     def run(self) -> list[Finding]:
         text = self.text
         length = len(text)
-        fast = self.scanner.skip_fast.match
+        compiled = self.scanner.compiled_skips  # (fast, careful) in C, or None: the regexes
+        fast = None if compiled is not None else self.scanner.skip_fast.match
         careful: Callable[[str, int], re.Match[str] | None] | None = None  # looked up when first needed
+        skip: Callable[[str, int], re.Match[str] | None] | None
         # A byte-order mark is an encoding marker, not part of the first token.
         pos = 1 if text.startswith("\ufeff") else 0
         while True:
             region = pos
-            if self.careful:
+            if compiled is not None:
+                skip = None
+                pos = compiled[1](text, pos) if self.careful else compiled[0](text, pos)
+            elif self.careful:
                 if careful is None:
                     careful = self.scanner.skip_careful.match
                 skip = careful
             else:
                 skip = fast
-            match = skip(text, pos)
-            while match.lastgroup == "more":  # type: ignore[union-attr]  # bound reached before plain text
-                match = skip(text, match.end())  # type: ignore[union-attr]
-            pos = match.end()  # type: ignore[union-attr]
+            if skip is not None:
+                match = skip(text, pos)
+                while match.lastgroup == "more":  # type: ignore[union-attr]  # bound reached before plain text
+                    match = skip(text, match.end())  # type: ignore[union-attr]
+                pos = match.end()  # type: ignore[union-attr]
             if pos > region:
                 if text[pos - 1] not in _SPACES:
                     self.last_end, self.last_is_semicolon = pos, False
-                elif skip is fast:
+                elif not self.careful:
                     self._note_skipped(region, pos)
                 else:
                     self._note_plain(region, pos)
