@@ -148,6 +148,39 @@ def test_the_replay_regex_matched_again_ends_where_the_compiled_skip_ends(text: 
         assert fast(text, pos) == regex_end(replay, text, pos), (text, pos)
 
 
+def reference_last_end(text: str, schemas: tuple[str, ...], pos: int, careful: bool) -> int:
+    """Where the last token of the skipped region from ``pos`` ends, as the pure-Python scan works it out
+    exactly: the region matched again with the group ``semi`` (``_note_skipped_exactly``) or read backwards
+    for its last non-space character (``_note_plain``); -1 for a region of whitespace only."""
+    reference = finder._scanner(schemas, REFERENCE_CHUNK)
+    end = regex_end(reference.skip_careful if careful else reference.skip_fast, text, pos)
+    scan = finder._Scan(text, reference)
+    if end > pos:
+        if careful:
+            scan._note_plain(pos, end)
+        else:
+            scan._note_skipped_exactly(pos, end)
+    return -1 if scan.last_end is None else scan.last_end
+
+
+@needs_compiled
+@pytest.mark.parametrize("schemas", SCHEMA_SETS[:3], ids=repr)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=sql_texts)
+@example(text="a;  -- x\n-- y\n  ")
+@example(text="a ; -- it's\n")
+def test_the_compiled_skips_note_where_their_last_token_ends(schemas: tuple[str, ...], text: str) -> None:
+    """``skip_noting`` and ``skip_careful_noting`` also return where the last token they took ends (the
+    scan's ``last_end``, which the pure path works out by reading the region backwards): exactly the
+    reference's, at every position; and the end is the plain skip's."""
+    table = finder._scanner(schemas)._skip_table
+    for pos in range(len(text) + 1):
+        for careful, noting, plain in ((False, table.skip_noting, table.skip), (True, table.skip_careful_noting, table.skip_careful)):
+            end, last = noting(text, pos)
+            assert end == plain(text, pos)
+            assert last == reference_last_end(text, schemas, pos, careful), (text, pos, careful)
+
+
 @needs_compiled
 def test_a_long_skipped_region_ending_in_a_comment_with_a_quote() -> None:
     """The replay of a region longer than the regexes' bound of 256 steps (the C skip takes it at once): a

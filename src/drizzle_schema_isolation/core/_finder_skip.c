@@ -358,23 +358,40 @@ static Py_ssize_t step_word(const SkipTable *table, const Text *text, Py_ssize_t
 }
 
 /* The fast skip; careful: _Scanner.skip_careful, which also stops at every ";" and "'" (for statements
- * whose strings may be code or whose end matters). */
-static Py_ssize_t skip(const SkipTable *table, const Text *text, Py_ssize_t pos, int careful) {
+ * whose strings may be code or whose end matters).
+ *
+ * *last is set to where the last token the skip took ends (-1 if it took only whitespace): the end of a
+ * word, name, string or operator character, or just after the ";" of a ";" step whatever trivia that step
+ * took after it. The finder needs it for what came before its next event (finder._Scan.last_end), which it
+ * otherwise works out again by reading the region backwards (_Scan._note_skipped). */
+static Py_ssize_t skip(const SkipTable *table, const Text *text, Py_ssize_t pos, int careful, Py_ssize_t *last) {
+    *last = -1;
     while (pos < text->length) {
         Py_UCS4 c = at(text, pos);
         Py_ssize_t end;
         if (is_plain(c)) {
-            end = pos + 1;
-            while (end < text->length && is_plain(at(text, end))) {
+            end = pos;
+            while (end < text->length && is_plain(c = at(text, end))) {
                 end++;
+                if (!is_space(c)) {
+                    *last = end;
+                }
             }
+            pos = end;
+            continue;
         } else if (is_ident_start(c)) {
             end = step_word(table, text, pos);
         } else {
             switch (c) {
             case ';':
-                end = careful ? pos : step_semicolon(text, pos);
-                break;
+                if (careful) {
+                    end = pos;
+                    break;
+                }
+                end = step_semicolon(text, pos);
+                *last = pos + 1;
+                pos = end;
+                continue;
             case '-':
                 end = pair_at(text, pos, '-', '-') ? pos : pos + 1;
                 break;
@@ -394,7 +411,7 @@ static Py_ssize_t skip(const SkipTable *table, const Text *text, Py_ssize_t pos,
         if (end == pos) {
             break;
         }
-        pos = end;
+        *last = pos = end;
     }
     return pos;
 }
@@ -429,7 +446,7 @@ static void SkipTable_dealloc(PyObject *self) {
     Py_TYPE(self)->tp_free(self);
 }
 
-static PyObject *skip_method(PyObject *self, PyObject *const *args, Py_ssize_t nargs, int careful) {
+static PyObject *skip_method(PyObject *self, PyObject *const *args, Py_ssize_t nargs, int careful, int noting) {
     if (nargs != 2) {
         PyErr_Format(PyExc_TypeError, "a skip takes 2 arguments (text, pos), %zd given", nargs);
         return NULL;
@@ -453,15 +470,28 @@ static PyObject *skip_method(PyObject *self, PyObject *const *args, Py_ssize_t n
         PyErr_Format(PyExc_IndexError, "pos %zd is outside the text (0 to %zd)", pos, text.length);
         return NULL;
     }
-    return PyLong_FromSsize_t(skip((const SkipTable *)self, &text, pos, careful));
+    Py_ssize_t last;
+    Py_ssize_t end = skip((const SkipTable *)self, &text, pos, careful, &last);
+    if (!noting) {
+        return PyLong_FromSsize_t(end);
+    }
+    return Py_BuildValue("(nn)", end, last);
 }
 
 static PyObject *SkipTable_skip(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    return skip_method(self, args, nargs, 0);
+    return skip_method(self, args, nargs, 0, 0);
 }
 
 static PyObject *SkipTable_skip_careful(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    return skip_method(self, args, nargs, 1);
+    return skip_method(self, args, nargs, 1, 0);
+}
+
+static PyObject *SkipTable_skip_noting(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    return skip_method(self, args, nargs, 0, 1);
+}
+
+static PyObject *SkipTable_skip_careful_noting(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    return skip_method(self, args, nargs, 1, 1);
 }
 
 static PyMethodDef SkipTable_methods[] = {
@@ -469,6 +499,10 @@ static PyMethodDef SkipTable_methods[] = {
      "skip(text, pos) -> int: where the finder's fast skip from pos stops (see finder._Scanner)."},
     {"skip_careful", (PyCFunction)(void (*)(void))SkipTable_skip_careful, METH_FASTCALL,
      "skip_careful(text, pos) -> int: where the finder's careful skip from pos stops (see finder._Scanner)."},
+    {"skip_noting", (PyCFunction)(void (*)(void))SkipTable_skip_noting, METH_FASTCALL,
+     "skip_noting(text, pos) -> (end, last): skip(), and where the last token it took ends (-1: none)."},
+    {"skip_careful_noting", (PyCFunction)(void (*)(void))SkipTable_skip_careful_noting, METH_FASTCALL,
+     "skip_careful_noting(text, pos) -> (end, last): skip_careful(), and where its last token ends (-1: none)."},
     {NULL, NULL, 0, NULL},
 };
 
