@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
+from heapq import heappop, heappush
 from operator import attrgetter
 from typing import NamedTuple
 
@@ -391,6 +392,80 @@ def find_references(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> list
     return [f for i, f in enumerate(findings) if i == 0 or f != findings[i - 1]]
 
 
+def iter_references(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> Iterator[Finding]:
+    """:func:`find_references`' findings as the scan finds them, ordered by ``(start, end, code)``, the order of
+    :func:`~drizzle_schema_isolation.core.analysis.analyze`; raises :class:`LexError` where the text is invalid.
+
+    Why: a file can hold hundreds of thousands of qualifiers (a 20 MB ``DO`` body, one every 77 characters),
+    and a list of them all is several times the file. The scan pauses whenever it reported something and
+    says how far back later findings can start (:meth:`_Scan.steps`); a finding is released once that mark
+    has passed it. The scan reports nearly in order, so few are held at a time: those after a code body in
+    the same statement (the body is scanned when its statement ends), or a handler's look-ahead.
+    Duplicates (one span reached two ways) are dropped as :func:`find_references` drops them.
+    """
+    scanner = _scanner(normalize_schemas(schemas) if not isinstance(schemas, tuple) else _checked(schemas))
+    reported: list[Finding] = []
+    in_order = _InOrder()
+    for low_water in _Scan(text, scanner, reported).steps():
+        yield from in_order.release(reported, low_water)
+    yield from in_order.release(reported, _MAX_OFFSET)
+
+
+class _InOrder:
+    """Findings reported nearly in order, released in ``(start, end, code)`` order (ties: as reported).
+
+    Held findings wait in a heap; a batch that is already in order and wholly behind the mark (the usual
+    case: one qualifier per pause) goes straight through without one.
+    """
+
+    __slots__ = ("_held", "_count", "_last")
+
+    def __init__(self) -> None:
+        self._held: list[tuple[int, int, str, int, Finding]] = []
+        self._count = 0  # reports so far: the tie-break that keeps equal keys in report order
+        self._last: Finding | None = None
+
+    def release(self, reported: list[Finding], low_water: int) -> Iterator[Finding]:
+        """Take every finding out of ``reported`` and yield, in order, the held ones that start before ``low_water``."""
+        held = self._held
+        if not held and self._in_order_before(reported, low_water):
+            for finding in reported:
+                if finding != self._last:
+                    self._last = finding
+                    yield finding
+            reported.clear()
+            return
+        count = self._count
+        for finding in reported:
+            heappush(held, (finding.start, finding.end, finding.code, count, finding))
+            count += 1
+        self._count = count
+        reported.clear()
+        while held and held[0][0] < low_water:
+            finding = heappop(held)[4]
+            if finding != self._last:
+                self._last = finding
+                yield finding
+
+    def _in_order_before(self, reported: list[Finding], low_water: int) -> bool:
+        """Whether ``reported`` follows the last finding released, is in order and lies wholly before ``low_water``."""
+        previous = self._last
+        for finding in reported:
+            if finding.start >= low_water or (previous is not None and _after(previous, finding)):
+                return False
+            previous = finding
+        return True
+
+
+def _after(first: Finding, second: Finding) -> bool:
+    """Whether ``first`` sorts after ``second`` by ``(start, end, code)``."""
+    if first.start != second.start:
+        return first.start > second.start
+    if first.end != second.end:
+        return first.end > second.end
+    return first.code > second.code
+
+
 def _sort_by_position(findings: list[Finding]) -> None:
     """Sort ``findings`` by ``(start, code, end)``, stably, without a key tuple per finding.
 
@@ -456,6 +531,20 @@ class _Scan:
     # -- the event loop -------------------------------------------------------------------------
 
     def run(self) -> list[Finding]:
+        """Scan the whole text at once: every finding, in the order reported (see :meth:`steps`)."""
+        for _ in self.steps():
+            pass
+        return self.findings
+
+    def steps(self) -> Iterator[int]:
+        """Scan the text, pausing after each event that reported something; each pause yields a low-water mark.
+
+        The mark is an offset (in the file's coordinates) that no finding reported later can start before:
+        the scan reads forwards, its events report at or after where they start, and the only findings
+        reported behind the scan are those of a code body, scanned when its statement ends (see
+        :meth:`_low_water`). A consumer can therefore release, in order, every finding it holds that starts
+        before the mark (:func:`iter_references`), and take them out of :attr:`findings` at each pause.
+        """
         text = self.text
         length = len(text)
         fast = self.scanner.skip_fast.match
@@ -489,7 +578,7 @@ class _Scan:
             elif char == "/":  # "/*": a block comment, maybe nested
                 pos = block_comment_end(text, pos)
             elif char == ";":
-                self._end_statement()
+                yield from self._end_statement()
                 self.last_end, self.last_is_semicolon = pos + 1, True
                 pos = skip_trivia(text, pos + 1)  # drizzle-kit's "--> statement-breakpoint": no event of its own
             elif char == "'":
@@ -500,8 +589,21 @@ class _Scan:
                 pos = self._on_dollar(pos)
             else:
                 pos = self._on_word(pos)
-        self._end_statement()
-        return self.findings
+            if self.findings:
+                yield self._low_water(pos)
+        yield from self._end_statement()
+
+    def _low_water(self, pos: int) -> int:
+        """Where, in the file, the findings still to come can start at the earliest, the scan being at ``pos``.
+
+        Later events start at ``pos`` or after; the bodies of the current statement, not yet scanned, at
+        their opening quote. (While a body is scanned, the statement around it is over: its own later
+        findings come after the body.)
+        """
+        bodies = self.statement.bodies
+        if bodies and bodies[0].start < pos:
+            pos = bodies[0].start
+        return pos if self.to_outer is None else self.to_outer(pos)
 
     def _note_skipped(self, start: int, end: int) -> None:
         """Remember where the last token of a region the fast skip took, ending in whitespace, ends.
@@ -1597,7 +1699,8 @@ class _Scan:
 
     # -- bodies ---------------------------------------------------------------------------------
 
-    def _end_statement(self) -> None:
+    def _end_statement(self) -> Iterator[int]:
+        """Scan the statement's code bodies, if it had any worth scanning (a generator: see :meth:`steps`)."""
         if not self.careful:
             return
         self.careful = False
@@ -1609,9 +1712,9 @@ class _Scan:
         if language is not None and language.lower() not in CODE_LANGUAGES:
             return
         for body in statement.bodies:
-            self._scan_body(body)
+            yield from self._scan_body(body)
 
-    def _scan_body(self, body: Token) -> None:
+    def _scan_body(self, body: Token) -> Iterator[int]:
         span = string_content_span(self.text, body)
         if span is None or body.kind not in (DOLLAR_STRING, STRING):
             return
@@ -1627,7 +1730,7 @@ class _Scan:
             return here if outer is None else outer(here)
 
         try:
-            _Scan(inner, self.scanner, self.findings, to_outer, self.messages).run()
+            yield from _Scan(inner, self.scanner, self.findings, to_outer, self.messages).steps()
         except LexError as error:
             message = error.message if error.message.endswith(_IN_BODY) else error.message + _IN_BODY
             raise LexError(message, to_here(error.offset)) from None
