@@ -156,7 +156,7 @@ class _HeldOutput:
     memory; should no temporary file be possible, they stay in memory.
     """
 
-    __slots__ = ("_separator", "_batch", "_pieces", "_chars", "_file")
+    __slots__ = ("_separator", "_batch", "_pieces", "_chars", "_file", "_may_spill")
 
     def __init__(self, separator: str = "\n") -> None:
         self._separator = separator
@@ -164,6 +164,7 @@ class _HeldOutput:
         self._pieces: list[str] = []
         self._chars = 0
         self._file: IO[bytes] | None = None
+        self._may_spill = True
 
     def add(self, line: str) -> None:
         batch = self._batch
@@ -208,7 +209,7 @@ class _HeldOutput:
             return
         self._pieces.append(piece)
         self._chars += len(piece)
-        if self._chars > HELD_CHARS:
+        if self._chars > HELD_CHARS and self._may_spill:
             self._spill()
 
     def _spill(self) -> None:
@@ -217,7 +218,7 @@ class _HeldOutput:
         try:
             held = tempfile.TemporaryFile()
         except OSError:  # no temporary folder: the report stays in memory, as it once always did
-            self._chars = -(1 << 62)
+            self._may_spill = False
             return
         for piece in self._pieces:
             _write_piece(held, piece)
@@ -225,6 +226,9 @@ class _HeldOutput:
         self._file = held
 
     def discard(self) -> None:
+        """Drop what is held (the file was invalid): nothing of it is printed."""
+        self._batch.clear()
+        self._pieces.clear()
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -371,7 +375,13 @@ def _report_lines(
 
 
 def _check_one(
-    path: str, schemas: tuple[str, ...], output_format: str, rich: bool, style: Style, mentions: _MentionTracker, run: _Run
+    path: str,
+    schemas: tuple[str, ...],
+    output_format: str,
+    rich: bool,
+    style: Style,
+    mentions: _MentionTracker,
+    run: _Run,
 ) -> None:
     """Scan one file and print its findings, streamed from the scan into a report held until the scan ends."""
     read = _read_one(path, run)
@@ -380,10 +390,9 @@ def _check_one(
     source, display = read
     tally = Tally()
     held = _HeldOutput(",\n" if output_format == "json" else "\n")
+    findings = tally.counted(display, analyze(source.text, schemas))
     try:
-        held.add_all(
-            _report_lines(display, source.text, tally.counted(display, analyze(source.text, schemas)), output_format, rich, style)
-        )
+        held.add_all(_report_lines(display, source.text, findings, output_format, rich, style))
     except LexError as error:
         held.discard()
         _lex_error(display, source.text, error, run)
@@ -718,9 +727,9 @@ def _scan_and_fix(
     changes = _HeldOutput() if mode.verbose else None
     hazards = _HeldOutput()
     tally = Tally()
-    left = _left_by_fix(analyze(source.text, schemas), fixes, changes, display, source.text)
+    left = tally.counted(display, _left_by_fix(analyze(source.text, schemas), fixes, changes, display, source.text))
     try:
-        hazards.add_all(_report_lines(display, source.text, tally.counted(display, left), "text", output.rich, output.style))
+        hazards.add_all(_report_lines(display, source.text, left, "text", output.rich, output.style))
         fixes.close()
     except LexError as error:
         hazards.discard()
@@ -770,7 +779,7 @@ class _FileFixes:
         """Take the edits still undecided once the last finding came."""
         self._take(self._chooser.close())
 
-    def _take(self, edits: list[Edit]) -> None:
+    def _take(self, edits: Sequence[Edit]) -> None:
         for start, end, replacement in edits:
             self.spans.append(start)
             self.spans.append(end)

@@ -40,6 +40,9 @@ def iter_analyze(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> Iterato
         for _ in iter_references(text, schemas):  # the scan's own error, if it has one, is the one to report
             pass
         raise
+    if not warnings:
+        yield from iter_references(text, schemas)
+        return
     waiting = iter(warnings)
     warning = next(waiting, None)
     for finding in iter_references(text, schemas):

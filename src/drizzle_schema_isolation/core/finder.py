@@ -400,61 +400,41 @@ def iter_references(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> Iter
     and a list of them all is several times the file. The scan pauses whenever it reported something and
     says how far back later findings can start (:meth:`_Scan.steps`); a finding is released once that mark
     has passed it. The scan reports nearly in order, so few are held at a time: those after a code body in
-    the same statement (the body is scanned when its statement ends), or a handler's look-ahead.
-    Duplicates (one span reached two ways) are dropped as :func:`find_references` drops them.
+    the same statement (the body is scanned when its statement ends), or a handler's look-ahead; they wait
+    in a heap. Duplicates (one span reached two ways) are dropped as :func:`find_references` drops them.
     """
     scanner = _scanner(normalize_schemas(schemas) if not isinstance(schemas, tuple) else _checked(schemas))
     reported: list[Finding] = []
-    in_order = _InOrder()
+    held: list[tuple[int, int, str, int, Finding]] = []  # a heap; the count keeps equal keys in report order
+    count = 0
+    last: Finding | None = None  # the last finding released
     for low_water in _Scan(text, scanner, reported).steps():
-        yield from in_order.release(reported, low_water)
-    yield from in_order.release(reported, _MAX_OFFSET)
-
-
-class _InOrder:
-    """Findings reported nearly in order, released in ``(start, end, code)`` order (ties: as reported).
-
-    Held findings wait in a heap; a batch that is already in order and wholly behind the mark (the usual
-    case: one qualifier per pause) goes straight through without one.
-    """
-
-    __slots__ = ("_held", "_count", "_last")
-
-    def __init__(self) -> None:
-        self._held: list[tuple[int, int, str, int, Finding]] = []
-        self._count = 0  # reports so far: the tie-break that keeps equal keys in report order
-        self._last: Finding | None = None
-
-    def release(self, reported: list[Finding], low_water: int) -> Iterator[Finding]:
-        """Take every finding out of ``reported`` and yield, in order, the held ones that start before ``low_water``."""
-        held = self._held
-        if not held and self._in_order_before(reported, low_water):
-            for finding in reported:
-                if finding != self._last:
-                    self._last = finding
+        if not held and len(reported) == 1:
+            # The usual pause: one finding, after the last one released and behind the mark: straight through.
+            finding = reported[0]
+            if finding.start < low_water and (last is None or not _after(last, finding)):
+                reported.clear()
+                if finding != last:
+                    last = finding
                     yield finding
-            reported.clear()
-            return
-        count = self._count
+                continue
         for finding in reported:
             heappush(held, (finding.start, finding.end, finding.code, count, finding))
             count += 1
-        self._count = count
         reported.clear()
         while held and held[0][0] < low_water:
             finding = heappop(held)[4]
-            if finding != self._last:
-                self._last = finding
+            if finding != last:
+                last = finding
                 yield finding
-
-    def _in_order_before(self, reported: list[Finding], low_water: int) -> bool:
-        """Whether ``reported`` follows the last finding released, is in order and lies wholly before ``low_water``."""
-        previous = self._last
-        for finding in reported:
-            if finding.start >= low_water or (previous is not None and _after(previous, finding)):
-                return False
-            previous = finding
-        return True
+    for finding in reported:
+        heappush(held, (finding.start, finding.end, finding.code, count, finding))
+        count += 1
+    while held:
+        finding = heappop(held)[4]
+        if finding != last:
+            last = finding
+            yield finding
 
 
 def _after(first: Finding, second: Finding) -> bool:

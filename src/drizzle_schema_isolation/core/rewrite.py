@@ -103,7 +103,7 @@ class FixChooser:
         self._count = 0  # findings held so far: equal keys are decided in the order they came
         self._taken_until = -1  # where the last edit taken ends
 
-    def add(self, finding: Finding) -> list[Edit]:
+    def add(self, finding: Finding) -> Sequence[Edit]:
         """The edits decided now that ``finding`` came: those of every held finding that starts before it."""
         decided = self._decide_before(finding.start)
         if finding.deletions or (self._unsafe and finding.unsafe_edits):
@@ -111,18 +111,20 @@ class FixChooser:
             self._count += 1
         return decided
 
-    def close(self) -> list[Edit]:
+    def close(self) -> Sequence[Edit]:
         """The edits of the findings still held, once the last finding came."""
         return self._decide_before(None)
 
-    def _decide_before(self, start: int | None) -> list[Edit]:
+    def _decide_before(self, start: int | None) -> Sequence[Edit]:
         waiting = self._waiting
+        if not waiting or (start is not None and waiting[0][0][0][0] >= start):
+            return ()
         decided: list[Edit] = []
         while waiting and (start is None or waiting[0][0][0][0] < start):
             key, _, finding = heappop(waiting)
             if key[0][0] >= self._taken_until:
                 if finding.deletions:
-                    decided.extend((start, end, "") for start, end in _in_order(finding.deletions))
+                    decided.extend((span_start, span_end, "") for span_start, span_end in _in_order(finding.deletions))
                 else:
                     decided.extend(_in_order(finding.unsafe_edits))
                 self._taken_until = key[-1][1]
@@ -134,6 +136,8 @@ _Ordered = TypeVar("_Ordered", Span, Edit)
 
 def _in_order(items: tuple[_Ordered, ...]) -> tuple[_Ordered, ...]:
     """``items`` sorted; the tuple itself when it already is (as the finder reports), nothing allocated."""
+    if len(items) < 2:
+        return items
     if all(items[i] <= items[i + 1] for i in range(len(items) - 1)):
         return items
     return tuple(sorted(items))
