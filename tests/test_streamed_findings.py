@@ -23,8 +23,9 @@ from corpus import fixture_sql_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_report_output import GOLDEN, VARIANTS, run_variant
+from test_unsafe_fixes import finding_lists
 
-from drizzle_schema_isolation import cli
+from drizzle_schema_isolation import cli, files
 from drizzle_schema_isolation.core.analysis import analyze, iter_analyze
 from drizzle_schema_isolation.core.finder import find_references, iter_references
 from drizzle_schema_isolation.core.findings import Finding
@@ -136,6 +137,14 @@ def test_references_stream_in_analyzes_order_not_find_references() -> None:
     streamed = list(iter_references(text))
     assert sorted(streamed, key=attrgetter("start", "end", "code")) == streamed
     assert sorted(find_references(text), key=attrgetter("start", "end", "code")) == streamed
+
+
+@settings(max_examples=500, deadline=None)
+@given(finding_lists(), st.booleans())
+def test_fix_chooser_takes_fix_edits_edits_from_findings_in_order(findings: list[Finding], unsafe: bool) -> None:
+    """Findings in analyze()'s order whose edits start where they do (or later), decided one at a time."""
+    in_order = sorted(findings, key=attrgetter("start", "end", "code"))
+    assert list(iter_fix_edits(in_order, unsafe)) == fix_edits(findings, unsafe)
 
 
 # --- the stream is lazy and holds little ------------------------------------------------------------------
@@ -259,3 +268,49 @@ def test_without_a_temporary_folder_the_report_stays_in_memory(tmp_path: Path, m
     assert _run("check", str(path)) == expected
     assert expected[0] == 1 and expected[1].count("SI01") == 40
     assert os.path.exists(path)
+
+
+# --- the spool a held report waits in ---------------------------------------------------------------------
+
+_PIECES = ["plain", "caf\u00e9 \u2603 \U0001f600", "lone \udc80 surrogate", "", "x" * 5000, "line\nbreaks\r\n"]
+
+
+@pytest.mark.parametrize("memory_chars", [0, 10, 1 << 20])
+def test_a_spool_gives_back_every_piece_as_it_was(memory_chars: int) -> None:
+    spool = files.Spool(memory_chars)
+    for piece in _PIECES:
+        spool.add(piece)
+    assert list(spool.pieces()) == _PIECES
+    assert list(spool.pieces()) == []
+
+
+def test_a_discarded_spool_gives_back_nothing() -> None:
+    spool = files.Spool(0)
+    for piece in _PIECES:
+        spool.add(piece)
+    spool.discard()
+    spool.add("after")
+    assert list(spool.pieces()) == ["after"]
+
+
+@pytest.mark.parametrize("failing_write", [1, 3, 5])
+def test_a_spool_whose_temporary_file_fails_keeps_its_pieces_in_memory(
+    monkeypatch: pytest.MonkeyPatch, failing_write: int
+) -> None:
+    """A full disk (ENOSPC) on the n-th write: the pieces stored before it come back, none is lost or doubled."""
+    real = files._write_all
+    writes = []
+
+    def write_until_full(descriptor: int, data: bytes) -> None:
+        writes.append(len(data))
+        if len(writes) >= failing_write:
+            os.write(descriptor, data[: len(data) // 2])  # a partial record, as a full disk leaves it
+            raise OSError(28, "No space left on device")
+        real(descriptor, data)
+
+    monkeypatch.setattr(files, "_write_all", write_until_full)
+    spool = files.Spool(10)
+    for piece in _PIECES:
+        spool.add(piece)
+    assert list(spool.pieces()) == _PIECES
+    assert len(writes) == failing_write  # no more writes once the file failed

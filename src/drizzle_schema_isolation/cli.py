@@ -13,7 +13,7 @@ import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
@@ -32,6 +32,7 @@ from drizzle_schema_isolation.files import (
     RealPaths,
     Replacer,
     SourceFile,
+    Spool,
     display_path,
     encoded_without,
     expand_paths,
@@ -151,26 +152,22 @@ class _HeldOutput:
     Why: findings stream out of the scan (``iter_analyze``), and a file that turns out to be lexically invalid
     near its end must be reported as it always was, by its error alone. Lines are grouped as
     :func:`_echo_lines` groups them (``ECHO_BATCH`` a piece), so printing the pieces writes the same bytes in
-    the same calls. Past ``HELD_CHARS`` characters the pieces go to an anonymous temporary file (UTF-8,
-    surrogates passed through, each piece after its length), so a report of 260,000 findings is not held in
-    memory; should no temporary file be possible, they stay in memory.
+    the same calls; past ``HELD_CHARS`` characters the pieces wait in a temporary file (:class:`Spool`), so a
+    report of 260,000 findings is not held in memory.
     """
 
-    __slots__ = ("_separator", "_batch", "_pieces", "_chars", "_file", "_may_spill")
+    __slots__ = ("_separator", "_batch", "_spool")
 
     def __init__(self, separator: str = "\n") -> None:
         self._separator = separator
         self._batch: list[str] = []
-        self._pieces: list[str] = []
-        self._chars = 0
-        self._file: IO[bytes] | None = None
-        self._may_spill = True
+        self._spool = Spool(HELD_CHARS)
 
     def add(self, line: str) -> None:
         batch = self._batch
         batch.append(line)
         if len(batch) == ECHO_BATCH:
-            self._hold(self._separator.join(batch))
+            self._spool.add(self._separator.join(batch))
             batch.clear()
 
     def add_all(self, lines: Iterable[str]) -> None:
@@ -180,69 +177,27 @@ class _HeldOutput:
     def add_piece(self, piece: str) -> None:
         """Hold ``piece`` as one write of its own, after the lines added so far."""
         self._flush()
-        self._hold(piece)
+        self._spool.add(piece)
 
     def pieces(self) -> Iterator[str]:
-        """Every piece held, in order; the report is then gone (its temporary file closed)."""
+        """Every piece held, in order; nothing is held afterwards."""
         self._flush()
-        yield from self._pieces
-        self._pieces.clear()
-        held, self._file = self._file, None
-        if held is None:
-            return
-        with held:
-            held.seek(0)
-            while True:
-                header = held.read(8)
-                if not header:
-                    return
-                yield held.read(int.from_bytes(header, "little")).decode("utf-8", "surrogatepass")
-
-    def _flush(self) -> None:
-        if self._batch:
-            self._hold(self._separator.join(self._batch))
-            self._batch.clear()
-
-    def _hold(self, piece: str) -> None:
-        if self._file is not None:
-            _write_piece(self._file, piece)
-            return
-        self._pieces.append(piece)
-        self._chars += len(piece)
-        if self._chars > HELD_CHARS and self._may_spill:
-            self._spill()
-
-    def _spill(self) -> None:
-        import tempfile
-
-        try:
-            held = tempfile.TemporaryFile()
-        except OSError:  # no temporary folder: the report stays in memory, as it once always did
-            self._may_spill = False
-            return
-        for piece in self._pieces:
-            _write_piece(held, piece)
-        self._pieces.clear()
-        self._file = held
+        return self._spool.pieces()
 
     def discard(self) -> None:
         """Drop what is held (the file was invalid): nothing of it is printed."""
         self._batch.clear()
-        self._pieces.clear()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._spool.discard()
 
     def echo(self, color: bool | None = None) -> None:
         """Print the held lines: the bytes and the writes of :func:`_echo_lines` on the same lines."""
         for piece in self.pieces():
             click.echo(piece, color=color)
 
-
-def _write_piece(held: IO[bytes], piece: str) -> None:
-    data = piece.encode("utf-8", "surrogatepass")
-    held.write(len(data).to_bytes(8, "little"))
-    held.write(data)
+    def _flush(self) -> None:
+        if self._batch:
+            self._spool.add(self._separator.join(self._batch))
+            self._batch.clear()
 
 
 class _Run:
