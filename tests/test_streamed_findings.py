@@ -26,6 +26,7 @@ from test_report_output import GOLDEN, VARIANTS, run_variant
 from test_unsafe_fixes import finding_lists
 
 from drizzle_schema_isolation import cli, files
+from drizzle_schema_isolation.core import finder
 from drizzle_schema_isolation.core.analysis import analyze, iter_analyze
 from drizzle_schema_isolation.core.finder import find_references, iter_references
 from drizzle_schema_isolation.core.findings import Finding
@@ -99,26 +100,45 @@ def _texts(draw: st.DrawFn) -> str:
     return separator.join(fragment.format(n=name) for fragment, name in pieces)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_texts())
-def test_the_streamed_order_is_analyzes_on_generated_texts(text: str) -> None:
+#: How many findings the scan lets wait before it pauses: every pause (1) exercises the low-water marks on short
+#: texts; the default pauses on long ones only.
+_BATCHES = pytest.mark.parametrize("batch", [1, 3, finder._RELEASE_BATCH])
+
+
+@_BATCHES
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(text=_texts())
+def test_the_streamed_order_is_analyzes_on_generated_texts(
+    text: str, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(finder, "_RELEASE_BATCH", batch)
     _assert_same_as_reference(text)
 
 
-def test_the_streamed_order_is_analyzes_on_every_case() -> None:
+@_BATCHES
+def test_the_streamed_order_is_analyzes_on_every_case(batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(finder, "_RELEASE_BATCH", batch)
     for case in load_cases():
         _assert_same_as_reference(case.sql, case.schemas)
 
 
-def test_the_streamed_order_is_analyzes_on_every_fixture() -> None:
+@_BATCHES
+def test_the_streamed_order_is_analyzes_on_every_fixture(batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(finder, "_RELEASE_BATCH", batch)
     files = fixture_sql_files()
     assert files
     for path in files:
         _assert_same_as_reference(path.read_text(encoding="utf-8"))
 
 
+@_BATCHES
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="the real-world corpus is only on the team's machines")
-def test_the_streamed_order_is_analyzes_on_the_corpus() -> None:
+def test_the_streamed_order_is_analyzes_on_the_corpus(batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(finder, "_RELEASE_BATCH", batch)
     files = sorted(CORPUS.rglob("*.sql"))
     assert files
     for path in files:
@@ -162,7 +182,7 @@ _INVALID_BODY = "DO $$ BEGIN SELECT 'x; END $$;\n"
 
 def test_the_first_finding_comes_before_the_scan_reaches_the_end() -> None:
     """Regression: analyze() scanned the whole text first, so an error at its end came before any finding."""
-    text = _do_body(3) + _INVALID_BODY
+    text = _do_body(100) + _INVALID_BODY
     stream = iter_analyze(text)
     first = next(stream)
     assert (first.code, text[first.start : first.end]) == ("SI01", '"public".')
@@ -170,7 +190,8 @@ def test_the_first_finding_comes_before_the_scan_reaches_the_end() -> None:
         list(stream)
 
 
-def test_findings_after_a_body_in_its_statement_wait_for_the_body() -> None:
+def test_findings_after_a_body_in_its_statement_wait_for_the_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(finder, "_RELEASE_BATCH", 1)
     text = "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1 FROM public.a $$ LANGUAGE sql SET search_path = public;"
     assert [text[f.start : f.end] for f in iter_analyze(text)] == ["public.", "SET search_path"]
 
@@ -215,14 +236,14 @@ def _run(*args: str) -> tuple[int, str, str]:
 def test_an_error_after_findings_is_reported_alone(tmp_path: Path, arguments: list[str]) -> None:
     """The findings streamed before a lexical error are not printed: the file's error alone, as before."""
     bad = tmp_path / "bad.sql"
-    bad.write_text(_do_body(3) + _INVALID_BODY, encoding="utf-8")
+    bad.write_text(_do_body(100) + _INVALID_BODY, encoding="utf-8")
     assert next(iter_analyze(bad.read_text(encoding="utf-8"))).code == "SI01"  # the scan streams findings first
     code, stdout, stderr = _run(*arguments, str(bad))
     assert code == 2
     assert "SI01" not in stdout and "removed" not in stdout and "@@" not in stdout
     assert stdout in ("", "[]\n", "No schema-isolation problems in 0 files.\n")
-    assert stderr.count("\n") == 1 and "bad.sql:6:20: error: unterminated quoted string inside a code body" in stderr
-    assert bad.read_text(encoding="utf-8").count('"public".') == 6  # fix wrote nothing
+    assert stderr.count("\n") == 1 and "bad.sql:103:20: error: unterminated quoted string inside a code body" in stderr
+    assert bad.read_text(encoding="utf-8").count('"public".') == 200  # fix wrote nothing
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))

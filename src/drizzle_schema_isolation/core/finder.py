@@ -397,9 +397,8 @@ def iter_references(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> Iter
     :func:`~drizzle_schema_isolation.core.analysis.analyze`; raises :class:`LexError` where the text is invalid.
 
     Why: a file can hold hundreds of thousands of qualifiers (a 20 MB ``DO`` body, one every 77 characters),
-    and a list of them all is several times the file. The scan pauses whenever it reported something and
-    says how far back later findings can start (:meth:`_Scan.steps`); a finding is released once that mark
-    has passed it. The scan reports nearly in order, so few are held at a time: those after a code body in
+    and a list of them all is several times the file. The scan pauses every few findings and says how far
+    back later findings can start (:meth:`_Scan.steps`); a finding is released once that mark has passed it. The scan reports nearly in order, so few are held at a time: those after a code body in
     the same statement (the body is scanned when its statement ends), or a handler's look-ahead; they wait
     in a heap. Duplicates (one span reached two ways) are dropped as :func:`find_references` drops them.
     """
@@ -409,15 +408,14 @@ def iter_references(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> Iter
     count = 0
     last: Finding | None = None  # the last finding released
     for low_water in _Scan(text, scanner, reported).steps():
-        if not held and len(reported) == 1:
-            # The usual pause: one finding, after the last one released and behind the mark: straight through.
-            finding = reported[0]
-            if finding.start < low_water and (last is None or not _after(last, finding)):
-                reported.clear()
+        if not held and _in_order_before(reported, last, low_water):
+            # The usual pause: findings in order, after the last one released, behind the mark: straight through.
+            for finding in reported:
                 if finding != last:
                     last = finding
                     yield finding
-                continue
+            reported.clear()
+            continue
         for finding in reported:
             heappush(held, (finding.start, finding.end, finding.code, count, finding))
             count += 1
@@ -435,6 +433,18 @@ def iter_references(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> Iter
         if finding != last:
             last = finding
             yield finding
+
+
+def _in_order_before(reported: list[Finding], last: Finding | None, low_water: int) -> bool:
+    """Whether ``reported`` is in order, follows ``last`` and lies wholly before ``low_water``."""
+    if reported[-1].start >= low_water:  # in order, the last one starts last
+        return False
+    previous = last
+    for finding in reported:
+        if previous is not None and _after(previous, finding):
+            return False
+        previous = finding
+    return True
 
 
 def _after(first: Finding, second: Finding) -> bool:
@@ -517,7 +527,7 @@ class _Scan:
         return self.findings
 
     def steps(self) -> Iterator[int]:
-        """Scan the text, pausing after each event that reported something; each pause yields a low-water mark.
+        """Scan the text, pausing when :data:`_RELEASE_BATCH` findings wait; each pause yields a low-water mark.
 
         The mark is an offset (in the file's coordinates) that no finding reported later can start before:
         the scan reads forwards, its events report at or after where they start, and the only findings
@@ -569,7 +579,7 @@ class _Scan:
                 pos = self._on_dollar(pos)
             else:
                 pos = self._on_word(pos)
-            if self.findings:
+            if len(self.findings) >= _RELEASE_BATCH:
                 yield self._low_water(pos)
         yield from self._end_statement()
 
@@ -1888,6 +1898,9 @@ _GRANT_WORDS_LIMIT = 200
 _DYNAMIC_OPERANDS_LIMIT = 200
 _DYNAMIC_TOKENS_LIMIT = 2000
 _MAX_OFFSET = 1 << 62
+#: Findings a scan reports before it pauses to let them go (:meth:`_Scan.steps`): a pause per finding cost a few
+#: percent of a scan of drizzle-kit SQL in generator switches; 64 waiting findings are a few kilobytes.
+_RELEASE_BATCH = 64
 #: A conversion of format()'s template: %[position$][flags][width]type, or %%.
 _FORMAT_CONVERSION = re.compile(r"%(?:(%)|(?:[0-9]+\$)?-?(?:[0-9]+|\*(?:[0-9]+\$)?)?([sIL]))")
 _ALTER_SCHEMA_HARM = "renames or re-owns the shared schema every other tenant and the application use"
