@@ -521,10 +521,18 @@ class _Scan:
     # -- the event loop -------------------------------------------------------------------------
 
     def run(self) -> list[Finding]:
-        """Scan the whole text at once: every finding, in the order reported (see :meth:`steps`)."""
+        """Scan the whole text at once: every finding, in the order reported (see :meth:`steps`).
+
+        The findings waiting at each pause move to the list returned, so that :attr:`findings` stays short
+        and the scan keeps pausing only every :data:`_RELEASE_BATCH` findings.
+        """
+        found: list[Finding] = []
         for _ in self.steps():
-            pass
-        return self.findings
+            found.extend(self.findings)
+            self.findings.clear()
+        found.extend(self.findings)
+        self.findings.clear()
+        return found
 
     def steps(self) -> Iterator[int]:
         """Scan the text, pausing when :data:`_RELEASE_BATCH` findings wait; each pause yields a low-water mark.
@@ -1340,9 +1348,8 @@ class _Scan:
             return token.end
         if dynamic is None:
             return token.end
-        found: list[Finding] = []
         try:
-            _Scan(dynamic.text, self.scanner, found).run()
+            found = _Scan(dynamic.text, self.scanner).run()
         except LexError:  # a fragment completed at run time that we cannot stand in for: nothing to say
             return token.end
         for finding in found:
