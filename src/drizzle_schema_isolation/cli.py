@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -17,20 +18,21 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import click
 
 from drizzle_schema_isolation import __version__
-from drizzle_schema_isolation.core.analysis import analyze
+from drizzle_schema_isolation.core.analysis import iter_analyze as analyze  # streamed: a file's findings one at a time
 from drizzle_schema_isolation.core.finder import (
     DEFAULT_SCHEMAS,
     normalize_schemas,
 )
 from drizzle_schema_isolation.core.findings import Finding
 from drizzle_schema_isolation.core.lexer import LexError
-from drizzle_schema_isolation.core.rewrite import Edit, LineCursor, apply_edits, fix_edits, positions
+from drizzle_schema_isolation.core.rewrite import Edit, FixChooser, LineCursor, apply_edits, positions
 from drizzle_schema_isolation.files import (
     ChangedOnDisk,
     InputError,
     RealPaths,
     Replacer,
     SourceFile,
+    Spool,
     display_path,
     encoded_without,
     expand_paths,
@@ -40,12 +42,13 @@ from drizzle_schema_isolation.files import (
     sync_folders,
 )
 from drizzle_schema_isolation.report import (
+    Located,
     Style,
     Tally,
-    each_located,
     github_line,
     json_array,
     json_objects,
+    located_in_order,
     plain_line,
     rich_blocks,
     summary,
@@ -78,6 +81,8 @@ MAX_PENDING_CHARS = 1 << 25
 #: Output lines written per call: one write per finding cost as much as formatting it; a batch keeps the
 #: memory for a report of a huge file small.
 ECHO_BATCH = 1024
+#: Characters of a file's report held in memory until its scan ends; more go to an anonymous temporary file.
+HELD_CHARS = 1 << 20
 
 
 def _version_option() -> Callable[[Any], Any]:
@@ -141,6 +146,60 @@ def main() -> None:
     """
 
 
+class _HeldOutput:
+    """The report of one file, held back until its scan ends: printed if the whole file lexes, else dropped.
+
+    Why: findings stream out of the scan (``iter_analyze``), and a file that turns out to be lexically invalid
+    near its end must be reported as it always was, by its error alone. Lines are grouped as
+    :func:`_echo_lines` groups them (``ECHO_BATCH`` a piece), so printing the pieces writes the same bytes in
+    the same calls; past ``HELD_CHARS`` characters the pieces wait in a temporary file (:class:`Spool`), so a
+    report of 260,000 findings is not held in memory.
+    """
+
+    __slots__ = ("_separator", "_batch", "_spool")
+
+    def __init__(self, separator: str = "\n") -> None:
+        self._separator = separator
+        self._batch: list[str] = []
+        self._spool = Spool(HELD_CHARS)
+
+    def add(self, line: str) -> None:
+        batch = self._batch
+        batch.append(line)
+        if len(batch) == ECHO_BATCH:
+            self._spool.add(self._separator.join(batch))
+            batch.clear()
+
+    def add_all(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.add(line)
+
+    def add_piece(self, piece: str) -> None:
+        """Hold ``piece`` as one write of its own, after the lines added so far."""
+        self._flush()
+        self._spool.add(piece)
+
+    def pieces(self) -> Iterator[str]:
+        """Every piece held, in order; nothing is held afterwards."""
+        self._flush()
+        return self._spool.pieces()
+
+    def discard(self) -> None:
+        """Drop what is held (the file was invalid): nothing of it is printed."""
+        self._batch.clear()
+        self._spool.discard()
+
+    def echo(self, color: bool | None = None) -> None:
+        """Print the held lines: the bytes and the writes of :func:`_echo_lines` on the same lines."""
+        for piece in self.pieces():
+            click.echo(piece, color=color)
+
+    def _flush(self) -> None:
+        if self._batch:
+            self._spool.add(self._separator.join(self._batch))
+            self._batch.clear()
+
+
 class _Run:
     """Everything one ``check``/``fix`` invocation found, for output and the exit code."""
 
@@ -148,8 +207,8 @@ class _Run:
 
     def __init__(self) -> None:
         self.tally = Tally()
-        #: For ``--format json``, written at the end: each file's objects as text (no finding kept alive).
-        self.json: list[str] = []
+        #: For ``--format json``, written at the end: every file's objects, pieces joined by ",\n".
+        self.json = _HeldOutput(",\n")
         self.errors = 0
         self.files = 0
         self.changed = 0
@@ -163,12 +222,6 @@ class _Run:
     def failing_findings(self) -> int:
         """Findings that fail a run: errors, not warnings."""
         return self.tally.errors
-
-
-class _Scanned(NamedTuple):
-    source: SourceFile
-    display: str
-    findings: list[Finding]
 
 
 class _MentionTracker:
@@ -215,25 +268,23 @@ def _inputs(paths: Sequence[str], run: _Run, real_paths: RealPaths | None = None
     return files
 
 
-def _scan_one(path: str, schemas: tuple[str, ...], run: _Run, *, with_digest: bool = False) -> _Scanned | None:
-    """Read and scan one file; report an unreadable or invalid one on stderr and return ``None``.
+def _read_one(path: str, run: _Run, *, with_digest: bool = False) -> tuple[SourceFile, str] | None:
+    """Read one file and the name it is shown by; report an unreadable one on stderr and return ``None``.
 
     ``with_digest``: also hash the bytes read (``fix`` re-checks the file against it before replacing it).
     """
     display = display_path(path)
     try:
-        source = read_source(path, with_digest=with_digest)
+        return read_source(path, with_digest=with_digest), display
     except InputError as error:
         run.error(f"{display}: error: {error}")
         return None
-    try:
-        findings = analyze(source.text, schemas)
-    except LexError as error:
-        ((line, column),) = positions(source.text, [error.offset])
-        run.error(f"{display}:{line}:{column}: error: {error.message}")
-        return None
-    run.files += 1
-    return _Scanned(source, display, findings)
+
+
+def _lex_error(display: str, text: str, error: LexError, run: _Run) -> None:
+    """Report a file that is not valid SQL: its error alone, none of the findings streamed before it."""
+    ((line, column),) = positions(text, [error.offset])
+    run.error(f"{display}:{line}:{column}: error: {error.message}")
 
 
 def _error(message: str) -> None:
@@ -264,23 +315,51 @@ def _style(color: str, rich: bool) -> Style:
     return Style(rich and sys.stdout.isatty())
 
 
-def _print_findings(
-    scanned: _Scanned, findings: Sequence[Finding], output_format: str, rich: bool, style: Style, run: _Run
-) -> None:
-    """Print the findings of one file as they are located: in the terminal formats none is kept (memory)."""
-    if not findings:
-        return
-    run.tally.add(scanned.display, findings)
-    located = each_located(scanned.display, scanned.source.text, findings)
+def _report_lines(
+    display: str, text: str, findings: Iterable[Finding], output_format: str, rich: bool, style: Style
+) -> Iterator[str]:
+    """What a report prints for each of ``findings`` (in text order) as it comes: none is kept (memory)."""
+    located: Iterator[Located] = located_in_order(display, text, findings)
     if output_format == "json":
-        run.json.append(",\n".join(json_objects(located)))
-        return
+        return json_objects(located)
     if output_format == "github":
-        _echo_lines(map(github_line, located))
-    elif rich:
-        _echo_lines(rich_blocks(located, scanned.source.text, style), color=style.enabled)
+        return map(github_line, located)
+    if rich:
+        return rich_blocks(located, text, style)
+    return map(plain_line, located)
+
+
+def _check_one(
+    path: str,
+    schemas: tuple[str, ...],
+    output_format: str,
+    rich: bool,
+    style: Style,
+    mentions: _MentionTracker,
+    run: _Run,
+) -> None:
+    """Scan one file and print its findings, streamed from the scan into a report held until the scan ends."""
+    read = _read_one(path, run)
+    if read is None:
+        return
+    source, display = read
+    tally = Tally()
+    held = _HeldOutput(",\n" if output_format == "json" else "\n")
+    findings = tally.counted(display, analyze(source.text, schemas))
+    try:
+        held.add_all(_report_lines(display, source.text, findings, output_format, rich, style))
+    except LexError as error:
+        held.discard()
+        _lex_error(display, source.text, error, run)
+        return
+    run.files += 1
+    mentions.note(source.text)
+    run.tally.merge(tally)
+    if output_format == "json":
+        for piece in held.pieces():
+            run.json.add_piece(piece)
     else:
-        _echo_lines(map(plain_line, located))
+        held.echo(color=style.enabled if rich else None)
 
 
 #: ``readable=False``: an unreadable file is reported on its own line like any other bad input, not turned into
@@ -333,10 +412,7 @@ def check(
     try:
         files = _inputs(paths, run)
         for path in files:
-            scanned = _scan_one(path, forbidden, run)
-            if scanned is not None:
-                mentions.note(scanned.source.text)
-                _print_findings(scanned, scanned.findings, output_format, rich, style, run)
+            _check_one(path, forbidden, output_format, rich, style, mentions, run)
     except KeyboardInterrupt:  # Ctrl-C: not "findings" (1), the shell's convention instead
         _error("error: interrupted by SIGINT: nothing was changed")
         sys.exit(EXIT_INTERRUPTED)
@@ -344,7 +420,7 @@ def check(
     for problem in journal_problems(files):
         _error(problem)
     if output_format == "json":
-        _echo_json(run.json)
+        _echo_json(run.json.pieces())
     elif rich or run.tally.found:
         click.echo(style.bold(summary(run.tally, run.files)), color=style.enabled)
     if run.errors:
@@ -352,7 +428,7 @@ def check(
     sys.exit(EXIT_FINDINGS if run.failing_findings else EXIT_OK)
 
 
-def _echo_json(parts: Sequence[str]) -> None:
+def _echo_json(parts: Iterable[str]) -> None:
     """The JSON array of every file's objects, ``ECHO_BATCH`` pieces a write (never joined whole: memory)."""
     batch: list[str] = []
     for piece in json_array(parts):
@@ -595,16 +671,95 @@ def _scan_and_fix(
 ) -> _Fixed | None:
     """Scan one file, report what fix leaves, and return what writing it needs (``None``: nothing to write).
 
-    The findings die with this call: a file waiting to be written holds its text and its deletions only.
+    The findings stream from the scan: each fixed one leaves its edits (and a ``--verbose`` line), each other
+    one a line of the report; a file waiting to be written holds its text and its edits only.
     """
-    scanned = _scan_one(path, schemas, run, with_digest=not mode.diff)
-    if scanned is None:
+    read = _read_one(path, run, with_digest=not mode.diff)
+    if read is None:
         return None
-    mentions.note(scanned.source.text)
-    fixed = _fix_one(scanned, mode, run)
-    hazards = [f for f in scanned.findings if not f.fixable and not (mode.unsafe and f.unsafe_fixable)]
-    _print_findings(scanned, hazards, "text", output.rich, output.style, run)
+    source, display = read
+    fixes = _FileFixes(mode.unsafe)
+    changes = _HeldOutput() if mode.verbose else None
+    hazards = _HeldOutput()
+    tally = Tally()
+    left = tally.counted(display, _left_by_fix(analyze(source.text, schemas), fixes, changes, display, source.text))
+    try:
+        hazards.add_all(_report_lines(display, source.text, left, "text", output.rich, output.style))
+        fixes.close()
+    except LexError as error:
+        hazards.discard()
+        if changes is not None:
+            changes.discard()
+        _lex_error(display, source.text, error, run)
+        return None
+    run.files += 1
+    mentions.note(source.text)
+    fixed = _fix_one(source, display, fixes, changes, mode, run)
+    run.tally.merge(tally)
+    hazards.echo(color=output.style.enabled if output.rich else None)
     return fixed
+
+
+class _FileFixes:
+    """What ``fix`` does to one file, decided finding by finding: its edits and how many of each kind.
+
+    The edits are :func:`~drizzle_schema_isolation.core.rewrite.fix_edits`' (a :class:`FixChooser`), kept flat
+    (``start0, end0, start1, end1, ...``: 16 bytes an edit in an ``array``), with the text that replaces a span
+    by its start (``--unsafe-fixes``).
+    """
+
+    __slots__ = ("unsafe", "_chooser", "spans", "replacements", "removed", "rewritten")
+
+    def __init__(self, unsafe: bool) -> None:
+        self.unsafe = unsafe
+        self._chooser = FixChooser(unsafe)
+        self.spans = array("q")
+        self.replacements: dict[int, str] = {}
+        self.removed = 0
+        self.rewritten = 0
+
+    def add(self, finding: Finding) -> bool:
+        """Take ``finding``'s part in the fix; whether the fix resolves it (else it is reported)."""
+        self._take(self._chooser.add(finding))
+        resolved = False
+        if finding.deletions:
+            self.removed += 1
+            resolved = True
+        if self.unsafe and finding.unsafe_edits:
+            self.rewritten += 1
+            resolved = True
+        return resolved
+
+    def close(self) -> None:
+        """Take the edits still undecided once the last finding came."""
+        self._take(self._chooser.close())
+
+    def _take(self, edits: Sequence[Edit]) -> None:
+        for start, end, replacement in edits:
+            self.spans.append(start)
+            self.spans.append(end)
+            if replacement:
+                self.replacements[start] = replacement
+
+    def edits(self) -> list[Edit]:
+        """The edits as ``(start, end, replacement)`` (for ``--diff``)."""
+        spans = self.spans
+        return [
+            (spans[index], spans[index + 1], self.replacements.get(spans[index], ""))
+            for index in range(0, len(spans), 2)
+        ]
+
+
+def _left_by_fix(
+    findings: Iterable[Finding], fixes: _FileFixes, changes: _HeldOutput | None, display: str, text: str
+) -> Iterator[Finding]:
+    """The findings the fix leaves; each other one goes to ``fixes`` (and, with ``--verbose``, to ``changes``)."""
+    cursor = LineCursor(text) if changes is not None else None
+    for finding in findings:
+        if not fixes.add(finding):
+            yield finding
+        elif changes is not None and cursor is not None:
+            changes.add_all(_change_lines(finding, display, text, cursor.position(finding.start)))
 
 
 def _remove_stale_temporaries(files: Sequence[str], real_paths: RealPaths) -> None:
@@ -614,61 +769,45 @@ def _remove_stale_temporaries(files: Sequence[str], real_paths: RealPaths) -> No
         _error(f"note: removed {display_path(path)}, left behind by an interrupted earlier run")
 
 
-def _fix_one(scanned: _Scanned, mode: _Mode, run: _Run) -> _Fixed | None:
+def _fix_one(
+    source: SourceFile, display: str, fixes: _FileFixes, changes: _HeldOutput | None, mode: _Mode, run: _Run
+) -> _Fixed | None:
     """What to write for one file (``None`` when nothing changes, or with ``--diff``, which prints the change)."""
-    edits = fix_edits(scanned.findings, mode.unsafe)
-    if not edits:
+    if not fixes.spans:
+        if changes is not None:
+            changes.discard()
         return None
     run.changed += 1
-    if mode.verbose:
-        _list_changes(scanned, mode.unsafe)
+    if changes is not None:
+        changes.echo()
     if mode.diff:
-        _print_diff(scanned, edits)
+        _print_diff(source, display, fixes.edits())
         return None
-    from array import array
-
-    spans = array("q")
-    for start, end, _ in edits:
-        spans.append(start)
-        spans.append(end)
-    replacements = {start: replacement for start, _, replacement in edits if replacement}
-    removed = sum(1 for finding in scanned.findings if finding.fixable)
-    rewritten = sum(1 for finding in scanned.findings if mode.unsafe and finding.unsafe_fixable)
-    return _Fixed(scanned.source, scanned.display, spans, removed, replacements, rewritten)
+    return _Fixed(source, display, fixes.spans, fixes.removed, fixes.replacements, fixes.rewritten)
 
 
-def _list_changes(scanned: _Scanned, unsafe: bool) -> None:
-    """``--verbose``: one line per removed qualifier (and per unsafe rewrite)."""
-    _echo_lines(_change_lines(scanned, unsafe))
+def _change_lines(finding: Finding, display: str, text: str, position: tuple[int, int]) -> Iterator[str]:
+    """The ``--verbose`` lines of one fixed finding at ``position`` (line, column): removed or replaced."""
+    line, column = position
+    if finding.deletions:
+        removed = "".join(text[a:b] for a, b in finding.deletions)
+        yield f"{display}:{line}:{column}: removed {display_path(removed)}"
+        return
+    for start, end, replacement in finding.unsafe_edits:
+        shown = display_path(text[start:end])
+        yield f"{display}:{line}:{column}: replaced {shown} with {replacement} (unsafe fix)"
 
 
-def _change_lines(scanned: _Scanned, unsafe: bool) -> Iterator[str]:
-    """The ``--verbose`` lines, positions counted between the findings (they are in text order)."""
-    text = scanned.source.text
-    cursor = LineCursor(text)
-    for finding in scanned.findings:
-        if finding.fixable:
-            line, column = cursor.position(finding.start)
-            removed = "".join(text[a:b] for a, b in finding.deletions)
-            yield f"{scanned.display}:{line}:{column}: removed {display_path(removed)}"
-        elif unsafe and finding.unsafe_fixable:
-            line, column = cursor.position(finding.start)
-            for start, end, replacement in finding.unsafe_edits:
-                shown = display_path(text[start:end])
-                yield f"{scanned.display}:{line}:{column}: replaced {shown} with {replacement} (unsafe fix)"
-
-
-def _print_diff(scanned: _Scanned, edits: list[Edit]) -> None:
+def _print_diff(source: SourceFile, display: str, edits: list[Edit]) -> None:
     """``--diff``: the change as a unified diff, nothing written."""
     import difflib
 
-    source = scanned.source
     fixed = apply_edits(source.text, edits)
     lines = difflib.unified_diff(
         source.text.splitlines(keepends=True),
         fixed.splitlines(keepends=True),
-        fromfile=f"a/{scanned.display}",
-        tofile=f"b/{scanned.display}",
+        fromfile=f"a/{display}",
+        tofile=f"b/{display}",
     )
     click.echo("".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines), nl=False)
 

@@ -14,7 +14,7 @@ import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 BOM = "\ufeff"
 _UTF8_BOM = BOM.encode("utf-8")
@@ -684,3 +684,97 @@ def _journal_tags(journal: str) -> list[str] | None:
     if not isinstance(entries, list):
         return None
     return [entry["tag"] for entry in entries if isinstance(entry, dict) and isinstance(entry.get("tag"), str)]
+
+
+class Spool:
+    """Strings kept in order and read back once: in memory up to ``memory_chars`` characters, past that in an
+    anonymous temporary file (gone when closed, and with the process however it ends).
+
+    Why: ``check`` and ``fix`` hold a file's report until its scan ends (a file found invalid near its end
+    prints its error alone), and the report of a file with 260,000 findings is as large as the file. Each
+    piece is stored as its length and its UTF-8 bytes (surrogates passed through, so every ``str`` comes back
+    as it was). Should the temporary file fail (no temporary folder, a full disk), the pieces go back to
+    memory, as reports once always were: output is never lost to the spool.
+    """
+
+    __slots__ = ("_memory_chars", "_pieces", "_chars", "_file", "_stored", "_may_spill")
+
+    def __init__(self, memory_chars: int) -> None:
+        self._memory_chars = memory_chars
+        self._pieces: list[str] = []
+        self._chars = 0
+        self._file: IO[bytes] | None = None  # unbuffered: each piece is in the file once add() returns
+        self._stored = 0  # bytes of whole pieces in the file
+        self._may_spill = True
+
+    def add(self, piece: str) -> None:
+        if self._file is not None:
+            try:
+                self._store(piece)
+                return
+            except OSError:
+                self._back_to_memory()
+        self._pieces.append(piece)
+        self._chars += len(piece)
+        if self._chars > self._memory_chars and self._may_spill:
+            self._spill()
+
+    def pieces(self) -> Iterator[str]:
+        """Every piece, in order; the spool is empty afterwards (its temporary file closed)."""
+        if self._file is not None:
+            yield from self._stored_pieces()
+            self.discard()
+        pieces, self._pieces = self._pieces, []
+        yield from pieces
+
+    def discard(self) -> None:
+        """Drop every piece, and the temporary file."""
+        self._pieces = []
+        self._chars = 0
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            self._stored = 0
+
+    def _spill(self) -> None:
+        import tempfile
+
+        try:
+            self._file = tempfile.TemporaryFile(buffering=0)
+            for piece in self._pieces:
+                self._store(piece)
+        except OSError:  # the pieces are all still in memory: they stay there
+            self._may_spill = False
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            self._stored = 0
+            return
+        self._pieces = []
+        self._chars = 0
+
+    def _store(self, piece: str) -> None:
+        assert self._file is not None
+        data = piece.encode("utf-8", "surrogatepass")
+        _write_all(self._file.fileno(), len(data).to_bytes(8, "little") + data)
+        self._stored += 8 + len(data)
+
+    def _stored_pieces(self) -> Iterator[str]:
+        assert self._file is not None
+        descriptor = self._file.fileno()
+        os.lseek(descriptor, 0, os.SEEK_SET)
+        remaining = self._stored
+        while remaining > 0:
+            size = int.from_bytes(_read_exactly(descriptor, 8), "little")
+            yield _read_exactly(descriptor, size).decode("utf-8", "surrogatepass")
+            remaining -= 8 + size
+
+    def _back_to_memory(self) -> None:
+        """Writing to the temporary file failed: the whole pieces it holds come back to memory; no more spills."""
+        assert self._file is not None
+        self._may_spill = False
+        self._pieces = list(self._stored_pieces())
+        self._chars = sum(map(len, self._pieces))
+        self._file.close()
+        self._file = None
+        self._stored = 0

@@ -69,6 +69,14 @@ def each_located(path: str, text: str, findings: Sequence[Finding]) -> Iterator[
         yield Located(path, *cursor.position(finding.start), finding)
 
 
+def located_in_order(path: str, text: str, findings: Iterable[Finding]) -> Iterator[Located]:
+    """:func:`each_located` for findings that come one at a time, in text order (as ``iter_analyze()`` yields
+    them): none is held, positions are counted between one finding and the next (:class:`LineCursor`)."""
+    cursor = LineCursor(text)
+    for finding in findings:
+        yield Located(path, *cursor.position(finding.start), finding)
+
+
 def plain_line(item: Located) -> str:
     """``path:line:col: CODE message`` (``CODE warning: message`` for warnings): the stable, greppable form."""
     return f"{item.path}:{item.line}:{item.column}: {item.finding.code} {_label(item.finding)}{one_line(item.finding.message)}"
@@ -246,16 +254,36 @@ class Tally:
         self.unsafe_fixable = 0
         self.paths: set[str] = set()
 
-    def add(self, path: str, findings: Sequence[Finding]) -> None:
+    def add(self, path: str, findings: Iterable[Finding]) -> None:
         """Count the findings of the file shown as ``path``."""
-        if not findings:
-            return
+        for finding in findings:
+            self.count(path, finding)
+
+    def count(self, path: str, finding: Finding) -> None:
+        """Count one finding of the file shown as ``path``."""
         self.paths.add(path)
-        errors = sum(1 for finding in findings if finding.severity == "error")
-        self.errors += errors
-        self.warnings += len(findings) - errors
-        self.fixable += sum(1 for finding in findings if finding.fixable)
-        self.unsafe_fixable += sum(1 for finding in findings if finding.unsafe_fixable)
+        if finding.severity == "error":
+            self.errors += 1
+        else:
+            self.warnings += 1
+        if finding.deletions:
+            self.fixable += 1
+        if finding.unsafe_edits:
+            self.unsafe_fixable += 1
+
+    def counted(self, path: str, findings: Iterable[Finding]) -> Iterator[Finding]:
+        """``findings``, each counted as it passes (a report counts what it prints without holding it)."""
+        for finding in findings:
+            self.count(path, finding)
+            yield finding
+
+    def merge(self, other: Tally) -> None:
+        """Add what ``other`` counted (a file's tally, once the file was read to its end without error)."""
+        self.errors += other.errors
+        self.warnings += other.warnings
+        self.fixable += other.fixable
+        self.unsafe_fixable += other.unsafe_fixable
+        self.paths |= other.paths
 
     @property
     def found(self) -> bool:

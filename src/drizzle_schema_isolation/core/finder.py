@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property, lru_cache
+from heapq import heappop, heappush
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -292,6 +293,16 @@ class _Scanner:
             return None
         return self._skip_table.skip, self._skip_table.skip_careful
 
+    @property
+    def compiled_noting_skips(
+        self,
+    ) -> tuple[Callable[[str, int], tuple[int, int]], Callable[[str, int], tuple[int, int]]] | None:
+        """:attr:`compiled_skips` that also return where the last token they took ends (-1: none), which the
+        regex path works out again by reading the skipped region backwards (:meth:`_Scan._note_skipped`)."""
+        if _FINDER_SKIP is None or self.chunk != SKIP_CHUNK:
+            return None
+        return self._skip_table.skip_noting, self._skip_table.skip_careful_noting
+
     @cached_property
     def _skip_table(self) -> Any:
         assert _FINDER_SKIP is not None
@@ -483,6 +494,70 @@ def find_references(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> list
     return [f for i, f in enumerate(findings) if i == 0 or f != findings[i - 1]]
 
 
+def iter_references(text: str, schemas: Iterable[str] = DEFAULT_SCHEMAS) -> Iterator[Finding]:
+    """:func:`find_references`' findings as the scan finds them, ordered by ``(start, end, code)``, the order of
+    :func:`~drizzle_schema_isolation.core.analysis.analyze`; raises :class:`LexError` where the text is invalid.
+
+    Why: a file can hold hundreds of thousands of qualifiers (a 20 MB ``DO`` body, one every 77 characters),
+    and a list of them all is several times the file. The scan pauses every few findings and says how far
+    back later findings can start (:meth:`_Scan.steps`); a finding is released once that mark has passed it. The scan reports nearly in order, so few are held at a time: those after a code body in
+    the same statement (the body is scanned when its statement ends), or a handler's look-ahead; they wait
+    in a heap. Duplicates (one span reached two ways) are dropped as :func:`find_references` drops them.
+    """
+    scanner = _scanner(normalize_schemas(schemas) if not isinstance(schemas, tuple) else _checked(schemas))
+    reported: list[Finding] = []
+    held: list[tuple[int, int, str, int, Finding]] = []  # a heap; the count keeps equal keys in report order
+    count = 0
+    last: Finding | None = None  # the last finding released
+    for low_water in _Scan(text, scanner, reported).steps():
+        if not held and _in_order_before(reported, last, low_water):
+            # The usual pause: findings in order, after the last one released, behind the mark: straight through.
+            for finding in reported:
+                if finding != last:
+                    last = finding
+                    yield finding
+            reported.clear()
+            continue
+        for finding in reported:
+            heappush(held, (finding.start, finding.end, finding.code, count, finding))
+            count += 1
+        reported.clear()
+        while held and held[0][0] < low_water:
+            finding = heappop(held)[4]
+            if finding != last:
+                last = finding
+                yield finding
+    for finding in reported:
+        heappush(held, (finding.start, finding.end, finding.code, count, finding))
+        count += 1
+    while held:
+        finding = heappop(held)[4]
+        if finding != last:
+            last = finding
+            yield finding
+
+
+def _in_order_before(reported: list[Finding], last: Finding | None, low_water: int) -> bool:
+    """Whether ``reported`` is in order, follows ``last`` and lies wholly before ``low_water``."""
+    if reported[-1].start >= low_water:  # in order, the last one starts last
+        return False
+    previous = last
+    for finding in reported:
+        if previous is not None and _after(previous, finding):
+            return False
+        previous = finding
+    return True
+
+
+def _after(first: Finding, second: Finding) -> bool:
+    """Whether ``first`` sorts after ``second`` by ``(start, end, code)``."""
+    if first.start != second.start:
+        return first.start > second.start
+    if first.end != second.end:
+        return first.end > second.end
+    return first.code > second.code
+
+
 def _sort_by_position(findings: list[Finding]) -> None:
     """Sort ``findings`` by ``(start, code, end)``, stably, without a key tuple per finding.
 
@@ -548,37 +623,61 @@ class _Scan:
     # -- the event loop -------------------------------------------------------------------------
 
     def run(self) -> list[Finding]:
+        """Scan the whole text at once: every finding, in the order reported (see :meth:`steps`).
+
+        The findings waiting at each pause move to the list returned, so that :attr:`findings` stays short
+        and the scan keeps pausing only every :data:`_RELEASE_BATCH` findings.
+        """
+        found: list[Finding] = []
+        for _ in self.steps():
+            found.extend(self.findings)
+            self.findings.clear()
+        found.extend(self.findings)
+        self.findings.clear()
+        return found
+
+    def steps(self) -> Iterator[int]:
+        """Scan the text, pausing when :data:`_RELEASE_BATCH` findings wait; each pause yields a low-water mark.
+
+        The mark is an offset (in the file's coordinates) that no finding reported later can start before:
+        the scan reads forwards, its events report at or after where they start, and the only findings
+        reported behind the scan are those of a code body, scanned when its statement ends (see
+        :meth:`_low_water`). A consumer can therefore release, in order, every finding it holds that starts
+        before the mark (:func:`iter_references`), and take them out of :attr:`findings` at each pause.
+        """
         text = self.text
         length = len(text)
-        compiled = self.scanner.compiled_skips  # (fast, careful) in C, or None: the regexes
+        compiled = self.scanner.compiled_noting_skips  # (fast, careful) in C, or None: the regexes
         fast = None if compiled is not None else self.scanner.skip_fast.match
         careful: Callable[[str, int], re.Match[str] | None] | None = None  # looked up when first needed
         skip: Callable[[str, int], re.Match[str] | None] | None
         # A byte-order mark is an encoding marker, not part of the first token.
         pos = 1 if text.startswith("\ufeff") else 0
         while True:
-            region = pos
             if compiled is not None:
-                skip = None
-                pos = compiled[1](text, pos) if self.careful else compiled[0](text, pos)
-            elif self.careful:
-                if careful is None:
-                    careful = self.scanner.skip_careful.match
-                skip = careful
+                # The C skip also says where the last token it took ends (-1: it took only whitespace).
+                pos, last = compiled[1](text, pos) if self.careful else compiled[0](text, pos)
+                if last >= 0:
+                    self.last_end, self.last_is_semicolon = last, False
             else:
-                skip = fast
-            if skip is not None:
-                match = skip(text, pos)
-                while match.lastgroup == "more":  # type: ignore[union-attr]  # bound reached before plain text
-                    match = skip(text, match.end())  # type: ignore[union-attr]
-                pos = match.end()  # type: ignore[union-attr]
-            if pos > region:
-                if text[pos - 1] not in _SPACES:
-                    self.last_end, self.last_is_semicolon = pos, False
-                elif not self.careful:
-                    self._note_skipped(region, pos)
+                region = pos
+                if self.careful:
+                    if careful is None:
+                        careful = self.scanner.skip_careful.match
+                    skip = careful
                 else:
-                    self._note_plain(region, pos)
+                    skip = fast
+                match = skip(text, pos)  # type: ignore[misc]
+                while match.lastgroup == "more":  # type: ignore[union-attr]  # bound reached before plain text
+                    match = skip(text, match.end())  # type: ignore[misc,union-attr]
+                pos = match.end()  # type: ignore[union-attr]
+                if pos > region:
+                    if text[pos - 1] not in _SPACES:
+                        self.last_end, self.last_is_semicolon = pos, False
+                    elif not self.careful:
+                        self._note_skipped(region, pos)
+                    else:
+                        self._note_plain(region, pos)
             if pos >= length:
                 break
             char = text[pos]
@@ -587,7 +686,7 @@ class _Scan:
             elif char == "/":  # "/*": a block comment, maybe nested
                 pos = block_comment_end(text, pos)
             elif char == ";":
-                self._end_statement()
+                yield from self._end_statement()
                 self.last_end, self.last_is_semicolon = pos + 1, True
                 pos = skip_trivia(text, pos + 1)  # drizzle-kit's "--> statement-breakpoint": no event of its own
             elif char == "'":
@@ -598,8 +697,21 @@ class _Scan:
                 pos = self._on_dollar(pos)
             else:
                 pos = self._on_word(pos)
-        self._end_statement()
-        return self.findings
+            if len(self.findings) >= _RELEASE_BATCH:
+                yield self._low_water(pos)
+        yield from self._end_statement()
+
+    def _low_water(self, pos: int) -> int:
+        """Where, in the file, the findings still to come can start at the earliest, the scan being at ``pos``.
+
+        Later events start at ``pos`` or after; the bodies of the current statement, not yet scanned, at
+        their opening quote. (While a body is scanned, the statement around it is over: its own later
+        findings come after the body.)
+        """
+        bodies = self.statement.bodies
+        if bodies and bodies[0].start < pos:
+            pos = bodies[0].start
+        return pos if self.to_outer is None else self.to_outer(pos)
 
     def _note_skipped(self, start: int, end: int) -> None:
         """Remember where the last token of a region the fast skip took, ending in whitespace, ends.
@@ -1346,9 +1458,8 @@ class _Scan:
             return token.end
         if dynamic is None:
             return token.end
-        found: list[Finding] = []
         try:
-            _Scan(dynamic.text, self.scanner, found).run()
+            found = _Scan(dynamic.text, self.scanner).run()
         except LexError:  # a fragment completed at run time that we cannot stand in for: nothing to say
             return token.end
         for finding in found:
@@ -1695,7 +1806,8 @@ class _Scan:
 
     # -- bodies ---------------------------------------------------------------------------------
 
-    def _end_statement(self) -> None:
+    def _end_statement(self) -> Iterator[int]:
+        """Scan the statement's code bodies, if it had any worth scanning (a generator: see :meth:`steps`)."""
         if not self.careful:
             return
         self.careful = False
@@ -1707,9 +1819,9 @@ class _Scan:
         if language is not None and language.lower() not in CODE_LANGUAGES:
             return
         for body in statement.bodies:
-            self._scan_body(body)
+            yield from self._scan_body(body)
 
-    def _scan_body(self, body: Token) -> None:
+    def _scan_body(self, body: Token) -> Iterator[int]:
         span = string_content_span(self.text, body)
         if span is None or body.kind not in (DOLLAR_STRING, STRING):
             return
@@ -1725,7 +1837,7 @@ class _Scan:
             return here if outer is None else outer(here)
 
         try:
-            _Scan(inner, self.scanner, self.findings, to_outer, self.messages).run()
+            yield from _Scan(inner, self.scanner, self.findings, to_outer, self.messages).steps()
         except LexError as error:
             message = error.message if error.message.endswith(_IN_BODY) else error.message + _IN_BODY
             raise LexError(message, to_here(error.offset)) from None
@@ -1903,6 +2015,9 @@ _GRANT_WORDS_LIMIT = 200
 _DYNAMIC_OPERANDS_LIMIT = 200
 _DYNAMIC_TOKENS_LIMIT = 2000
 _MAX_OFFSET = 1 << 62
+#: Findings a scan reports before it pauses to let them go (:meth:`_Scan.steps`): a pause per finding cost a few
+#: percent of a scan of drizzle-kit SQL in generator switches; 64 waiting findings are a few kilobytes.
+_RELEASE_BATCH = 64
 #: A conversion of format()'s template: %[position$][flags][width]type, or %%.
 _FORMAT_CONVERSION = re.compile(r"%(?:(%)|(?:[0-9]+\$)?-?(?:[0-9]+|\*(?:[0-9]+\$)?)?([sIL]))")
 _ALTER_SCHEMA_HARM = "renames or re-owns the shared schema every other tenant and the application use"

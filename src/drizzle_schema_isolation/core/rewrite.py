@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from heapq import heappop, heappush
 from typing import TypeVar
 
 from drizzle_schema_isolation.core.finder import DEFAULT_SCHEMAS, find_references
@@ -75,11 +76,68 @@ def fix_edits(findings: Iterable[Finding], unsafe: bool = False) -> list[Edit]:
     return accepted
 
 
+def iter_fix_edits(findings: Iterable[Finding], unsafe: bool = False) -> Iterator[Edit]:
+    """:func:`fix_edits` of findings given in ``analyze()``'s order (by start), yielded as they are decided."""
+    chooser = FixChooser(unsafe)
+    for finding in findings:
+        yield from chooser.add(finding)
+    yield from chooser.close()
+
+
+class FixChooser:
+    """:func:`fix_edits` one finding at a time, for findings that come in ``analyze()``'s order (by start).
+
+    Why: ``fix`` streams a file's findings (:func:`~drizzle_schema_isolation.core.analysis.iter_analyze`)
+    and keeps only the edits, not a list of every finding. The edits are the same, in the same order:
+    :func:`fix_edits` takes findings by their sorted edits, and a finding's edits never start before the
+    finding does (the finder reports a qualifier or literal at the span it edits), so once a finding
+    starting at ``s`` has come, every finding whose first edit starts before ``s`` can be decided. Those
+    waiting in between (a few: the findings that start at the same place) are held in a heap.
+    """
+
+    __slots__ = ("_unsafe", "_waiting", "_count", "_taken_until")
+
+    def __init__(self, unsafe: bool = False) -> None:
+        self._unsafe = unsafe
+        self._waiting: list[tuple[tuple[Span, ...] | tuple[Edit, ...], int, Finding]] = []
+        self._count = 0  # findings held so far: equal keys are decided in the order they came
+        self._taken_until = -1  # where the last edit taken ends
+
+    def add(self, finding: Finding) -> Sequence[Edit]:
+        """The edits decided now that ``finding`` came: those of every held finding that starts before it."""
+        decided = self._decide_before(finding.start)
+        if finding.deletions or (self._unsafe and finding.unsafe_edits):
+            heappush(self._waiting, (_order_key(finding), self._count, finding))
+            self._count += 1
+        return decided
+
+    def close(self) -> Sequence[Edit]:
+        """The edits of the findings still held, once the last finding came."""
+        return self._decide_before(None)
+
+    def _decide_before(self, start: int | None) -> Sequence[Edit]:
+        waiting = self._waiting
+        if not waiting or (start is not None and waiting[0][0][0][0] >= start):
+            return ()
+        decided: list[Edit] = []
+        while waiting and (start is None or waiting[0][0][0][0] < start):
+            key, _, finding = heappop(waiting)
+            if key[0][0] >= self._taken_until:
+                if finding.deletions:
+                    decided.extend((span_start, span_end, "") for span_start, span_end in _in_order(finding.deletions))
+                else:
+                    decided.extend(_in_order(finding.unsafe_edits))
+                self._taken_until = key[-1][1]
+        return decided
+
+
 _Ordered = TypeVar("_Ordered", Span, Edit)
 
 
 def _in_order(items: tuple[_Ordered, ...]) -> tuple[_Ordered, ...]:
     """``items`` sorted; the tuple itself when it already is (as the finder reports), nothing allocated."""
+    if len(items) < 2:
+        return items
     if all(items[i] <= items[i + 1] for i in range(len(items) - 1)):
         return items
     return tuple(sorted(items))
