@@ -575,6 +575,7 @@ FRAGMENTS = st.sampled_from(
 @example([("somE", ""), ("'s'", ""), (";", "")])  # but after a longer name the quote opens a plain string
 @example([("1abc", " "), (";", "")])  # PostgreSQL rejects a number glued to a name
 @example([('""', " "), (";", "")])  # and an empty quoted identifier
+@example([("OR", ""), ("..", ""), ("0x1F", "")])  # ".." is one token: its second dot opens no number ".0"
 @example([("CREATE FUNCTION f() RETURNS int LANGUAGE sql", " "), ("BEGIN", " "), (";", ""), ("END", ""), (";", "")])
 def test_the_fast_splitter_equals_a_token_by_token_split(parts: list[tuple[str, str]]) -> None:
     sql = "".join(fragment + separator for fragment, separator in parts)

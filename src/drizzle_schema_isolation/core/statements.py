@@ -159,8 +159,9 @@ _SKIPPED_ITEM = rf"""
     |"(?=[^"]|"")[^"]*(?:""[^"]*){{0,16}}"(?!")
     |'[^']*(?:''[^']*){{0,16}}'(?!')
     |[0-9]+(?!{IDENT_CONT}|\.)
-    |\.(?![0-9])
+    |\.\.|\.(?![0-9.])
 """
+#: (``..`` is one token, as in scan.l: its second dot never opens a number, ``x..0x1F`` is ``x`` ``..`` ``0x1F``.)
 #: (Quoted names and strings with more than 16 doubled quotes go to the lexer: a repetition of a group costs
 #: the regex engine a frame until the match returns, and the lexer reads them with ``str.find``.)
 #: Skipped items, and parenthesized groups of nothing else (which leave the nesting as it was). Each item
