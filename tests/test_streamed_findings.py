@@ -335,3 +335,23 @@ def test_a_spool_whose_temporary_file_fails_keeps_its_pieces_in_memory(
         spool.add(piece)
     assert list(spool.pieces()) == _PIECES
     assert len(writes) == failing_write  # no more writes once the file failed
+
+
+def test_a_long_json_report_is_written_in_bounded_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: --format json joined ECHO_BATCH pieces of ECHO_BATCH objects each into one write (a 256 MB
+    string for a 20 MB DO body); a write now stops at HELD_CHARS characters plus the piece that crossed it."""
+    path = tmp_path / "a.sql"
+    path.write_text(_do_body(500), encoding="utf-8")
+    expected = _run("check", "--format", "json", str(path))
+    writes: list[int] = []
+    real_echo = cli.click.echo
+
+    def echo(message: str | None = None, **options: object) -> None:
+        writes.append(len(message or ""))
+        real_echo(message, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli, "ECHO_BATCH", 40)  # pieces of 40 objects, about 10,000 characters
+    monkeypatch.setattr(cli, "HELD_CHARS", 10_000)
+    monkeypatch.setattr(cli.click, "echo", echo)
+    assert _run("check", "--format", "json", str(path)) == expected
+    assert len(writes) > 10 and max(writes) < 3 * 10_000

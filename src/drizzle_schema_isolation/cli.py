@@ -429,13 +429,17 @@ def check(
 
 
 def _echo_json(parts: Iterable[str]) -> None:
-    """The JSON array of every file's objects, ``ECHO_BATCH`` pieces a write (never joined whole: memory)."""
+    """The JSON array of every file's objects, written ``ECHO_BATCH`` pieces or ``HELD_CHARS`` characters at a
+    time, whichever comes first (never joined whole: a piece of a long report holds ``ECHO_BATCH`` objects)."""
     batch: list[str] = []
+    chars = 0
     for piece in json_array(parts):
         batch.append(piece)
-        if len(batch) == ECHO_BATCH:
+        chars += len(piece)
+        if len(batch) == ECHO_BATCH or chars >= HELD_CHARS:
             click.echo("".join(batch), nl=False)
             batch.clear()
+            chars = 0
     click.echo("".join(batch))
 
 
