@@ -13,6 +13,7 @@ import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import islice
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
@@ -25,7 +26,7 @@ from drizzle_schema_isolation.core.finder import (
 )
 from drizzle_schema_isolation.core.findings import Finding
 from drizzle_schema_isolation.core.lexer import LexError
-from drizzle_schema_isolation.core.rewrite import Edit, FixChooser, LineCursor, apply_edits, positions
+from drizzle_schema_isolation.core.rewrite import Edit, FixChooser, LineCursor, positions
 from drizzle_schema_isolation.files import (
     ChangedOnDisk,
     InputError,
@@ -745,13 +746,11 @@ class _FileFixes:
             if replacement:
                 self.replacements[start] = replacement
 
-    def edits(self) -> list[Edit]:
-        """The edits as ``(start, end, replacement)`` (for ``--diff``)."""
-        spans = self.spans
-        return [
-            (spans[index], spans[index + 1], self.replacements.get(spans[index], ""))
-            for index in range(0, len(spans), 2)
-        ]
+    def edits(self) -> Iterator[Edit]:
+        """The edits as ``(start, end, replacement)``, one at a time (for ``--diff``, which reads them twice)."""
+        spans, replacements = self.spans, self.replacements
+        for index in range(0, len(spans), 2):
+            yield spans[index], spans[index + 1], replacements.get(spans[index], "")
 
 
 def _left_by_fix(
@@ -785,7 +784,7 @@ def _fix_one(
     if changes is not None:
         changes.echo()
     if mode.diff:
-        _print_diff(source, display, fixes.edits())
+        _print_diff(source, display, fixes.edits)
         return None
     return _Fixed(source, display, fixes.spans, fixes.removed, fixes.replacements, fixes.rewritten)
 
@@ -802,18 +801,17 @@ def _change_lines(finding: Finding, display: str, text: str, position: tuple[int
         yield f"{display}:{line}:{column}: replaced {shown} with {replacement} (unsafe fix)"
 
 
-def _print_diff(source: SourceFile, display: str, edits: list[Edit]) -> None:
-    """``--diff``: the change as a unified diff, nothing written."""
-    import difflib
+def _print_diff(source: SourceFile, display: str, edits: Callable[[], Iterable[Edit]]) -> None:
+    """``--diff``: the change as a unified diff, nothing written (built from the edits: linear in the file)."""
+    from drizzle_schema_isolation.unified_diff import unified_diff
 
-    fixed = apply_edits(source.text, edits)
-    lines = difflib.unified_diff(
-        source.text.splitlines(keepends=True),
-        fixed.splitlines(keepends=True),
-        fromfile=f"a/{display}",
-        tofile=f"b/{display}",
-    )
-    click.echo("".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines), nl=False)
+    lines = unified_diff(source.text, edits, f"a/{display}", f"b/{display}")
+    while batch := list(islice(lines, _DIFF_BATCH)):
+        click.echo("".join(batch), nl=False)
+
+
+#: Diff lines written at once: few writes, and never the whole diff of a large file as one string.
+_DIFF_BATCH = 4096
 
 
 def _report_written(results: list[tuple[_Written, BaseException | None]], run: _Run) -> None:
