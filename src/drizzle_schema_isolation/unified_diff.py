@@ -3,8 +3,9 @@
 Why not :mod:`difflib`: it compares every line with every other it may match (a 20 MB migration took many
 minutes), when the edits already say which lines change. Here the changed lines are those the edits
 touch, each run of them is one change, and hunks are cut around them with three lines of context as
-``diff -u`` and ``difflib.unified_diff`` do: linear in the size of the file, and for the files ``fix``
-changes (edits inside lines) the very bytes ``difflib`` writes.
+``diff -u`` and ``difflib.unified_diff`` do: linear in the size of the file. On drizzle-kit files it
+writes the very bytes ``difflib`` wrote; where a file repeats lines, ``difflib`` could pair a changed line
+with another copy of it and write the same change another way.
 
 Lines are what :meth:`str.splitlines` makes of the text (as before, so ``\\r``, ``\\f`` and the other
 separators it knows end lines too); a last line without a line break gets one in the output, as the
