@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drizzle_schema_isolation import cli, files
+from drizzle_schema_isolation.core import rewrite
 from drizzle_schema_isolation.core.rewrite import apply_deletions, apply_edits, strip_schema
 from drizzle_schema_isolation.files import (
     RealPaths,
@@ -134,7 +135,10 @@ def test_fix_never_builds_the_fixed_text_or_its_bytes_whole(tmp_path: Path, monk
     def whole(*args: object) -> object:
         raise AssertionError("the whole fixed file was built in memory")
 
-    monkeypatch.setattr(cli, "apply_edits", whole)
+    # cli no longer imports apply_edits at all; should it ever again, the patch still catches a call.
+    monkeypatch.setattr(cli, "apply_edits", whole, raising=False)
+    monkeypatch.setattr(rewrite, "apply_edits", whole)
+    monkeypatch.setattr(rewrite, "apply_deletions", whole)
     monkeypatch.setattr(SourceFile, "encode", whole)
     sql = tmp_path / "a.sql"
     sql.write_text('\ufeffDROP VIEW "public"."v";\r\n', encoding="utf-8")
