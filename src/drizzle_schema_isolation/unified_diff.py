@@ -3,172 +3,222 @@
 Why not :mod:`difflib`: it compares every line with every other it may match (a 20 MB migration took many
 minutes), when the edits already say which lines change. Here the changed lines are those the edits
 touch, each run of them is one change, and hunks are cut around them with three lines of context as
-``diff -u`` and ``difflib.unified_diff`` do: linear in the size of the file. On drizzle-kit files it
-writes the very bytes ``difflib`` wrote; where a file repeats lines, ``difflib`` could pair a changed line
-with another copy of it and write the same change another way.
+``diff -u`` does: linear in the size of the file, holding one line at a time.
 
-Lines are what :meth:`str.splitlines` makes of the text (as before, so ``\\r``, ``\\f`` and the other
-separators it knows end lines too); a last line without a line break gets one in the output, as the
-command always printed it.
+Lines end at ``\\n`` only, as ``diff``, ``patch`` and ``git apply`` read them (a ``\\r`` of CRLF, a form feed,
+U+2028 stay inside their line), and a last line without one is followed by ``\\ No newline at end of file``:
+the output applies with ``git apply`` or ``patch -p1`` to give exactly the fixed file. On files that end
+with a line break and use no other breaks than ``\\n``/``\\r\\n`` it is the very bytes ``difflib`` wrote
+(where a file repeats lines, difflib could pair a changed line with another copy and write it another way).
 """
 
 from __future__ import annotations
 
-import re
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
 from typing import NamedTuple
 
 from drizzle_schema_isolation.core.findings import Edit
-from drizzle_schema_isolation.core.rewrite import apply_edits
 
-__all__ = ["unified_diff"]
+__all__ = ["NO_NEWLINE", "unified_diff"]
 
 CONTEXT = 3
-#: What str.splitlines ends a line at (``\r\n`` is one break).
-_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
-_LINE_BREAK = re.compile(f"\r\n|[{_LINE_BREAKS}]")
+NO_NEWLINE = "\\ No newline at end of file\n"
 
 
 class _Lines:
-    """The lines of a text as :meth:`str.splitlines` cuts them, kept as offsets (8 bytes a line) and sliced
-    out only when shown: a list of every line of a 20 MB file would take more memory than the file."""
+    """The lines of a text, kept as offsets (8 bytes a line) and sliced out only when shown."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts = array("q", [0])
-        self.starts.extend(match.end() for match in _LINE_BREAK.finditer(text))
-        if self.starts[-1] != len(text):
-            self.starts.append(len(text))
+        starts = array("q", [0])
+        position = text.find("\n")
+        while position >= 0:
+            starts.append(position + 1)
+            position = text.find("\n", position + 1)
+        if starts[-1] != len(text):
+            starts.append(len(text))  # a last line without a line break
+        self.starts = starts
 
     def __len__(self) -> int:
         return len(self.starts) - 1
-
-    def __getitem__(self, index: int) -> str:
-        return self.text[self.starts[index] : self.starts[index + 1]]
-
-    def between(self, first: int, stop: int) -> list[str]:
-        return [self[index] for index in range(first, stop)]
 
     def line_of(self, offset: int) -> int:
         """The index of the line holding ``offset`` (the last line for the text's end; -1 if there is none)."""
         return min(bisect_right(self.starts, offset), len(self.starts) - 1) - 1
 
+    def shown(self, prefix: str, first: int, stop: int) -> Iterator[str]:
+        """Lines ``[first, stop)`` as diff lines, each with ``prefix``."""
+        text, starts = self.text, self.starts
+        for index in range(first, stop):
+            yield _diff_line(prefix, text[starts[index] : starts[index + 1]])
+
+
+def _diff_line(prefix: str, line: str) -> str:
+    return prefix + line if line.endswith("\n") else prefix + line + "\n" + NO_NEWLINE
+
 
 def unified_diff(text: str, edits: Callable[[], Iterable[Edit]], fromfile: str, tofile: str) -> Iterator[str]:
     """The lines of a unified diff from ``text`` to ``text`` with the edits applied; nothing when they change
-    nothing. ``edits()`` gives them in text order, not overlapping, as ``fix_edits`` does; it is called twice
-    (a hunk's ``@@`` line counts its lines, and a hunk may span the whole file: the first reading counts,
-    the second prints, and neither holds more than one run of changed lines)."""
+    nothing. ``edits()`` gives them in text order, not overlapping, as ``fix_edits`` does; it is called twice:
+    a hunk's ``@@`` line counts its lines and a hunk may span the whole file, so a first reading counts
+    (holding two offsets a run of changed lines) while a second one prints (holding one line)."""
     old = _Lines(text)
-    hunks = list(_hunks(_real_changes(old, edits), len(old)))
-    if not hunks:
+    hunks = _hunks(_runs(old, _Edits(text, edits())), len(old))
+    first_hunk = next(hunks, None)
+    if first_hunk is None:
         return
     yield f"--- {fromfile}\n"
     yield f"+++ {tofile}\n"
-    changes = _real_changes(old, edits)
+    printing = _Edits(text, edits())
     shift = 0  # lines the new text has more than the old before the hunk
-    for hunk in hunks:
+    for hunk in _chain(first_hunk, hunks):
         yield f"@@ -{_range(hunk.first, hunk.stop - hunk.first)} +{_range(hunk.first + shift, hunk.new_length)} @@\n"
         position = hunk.first
-        for first, stop, new in islice(changes, hunk.changes):
-            yield from (" " + _ended(line) for line in old.between(position, first))
-            yield from ("-" + _ended(line) for line in old.between(first, stop))
-            yield from ("+" + _ended(line) for line in new)
+        for index in range(0, len(hunk.runs), 2):
+            first, stop = hunk.runs[index], hunk.runs[index + 1]
+            yield from old.shown(" ", position, first)
+            yield from old.shown("-", first, stop)
+            yield from _new_lines(old, first, stop, printing)
             position = stop
-        yield from (" " + _ended(line) for line in old.between(position, hunk.stop))
+        yield from old.shown(" ", position, hunk.stop)
         shift += hunk.new_length - (hunk.stop - hunk.first)
 
 
+class _Edits:
+    """The edits that change the text (not those writing what was there), read once, with one look ahead."""
+
+    def __init__(self, text: str, edits: Iterable[Edit]) -> None:
+        self._changing = (edit for edit in edits if edit[2] != text[edit[0] : edit[1]])
+        self.next: Edit | None = next(self._changing, None)
+
+    def take(self) -> Edit:
+        edit = self.next
+        assert edit is not None
+        self.next = next(self._changing, None)
+        return edit
+
+
+def _runs(old: _Lines, edits: _Edits) -> Iterator[tuple[int, int, int]]:
+    """``(first, stop, new line count)`` of each run of old lines ``[first, stop)`` the edits change.
+
+    Edits on the same or neighbouring lines make one run (one block of ``-`` then ``+`` lines, as difflib
+    writes it); a run whose new text does not end with a line break (its last one edited away) takes in
+    the next line, which its last new line joins. Counted edit by edit, in constant memory.
+    """
+    text, starts = old.text, old.starts
+    while edits.next is not None:
+        edit = edits.take()
+        first = max(old.line_of(edit[0]), 0)
+        stop = old.line_of(max(edit[1] - 1, edit[0])) + 1
+        breaks, position, tail = 0, starts[first], ""  # tail: the last character of the new text so far
+        while True:
+            if edit[0] > position:
+                breaks += text.count("\n", position, edit[0])
+                tail = text[edit[0] - 1]
+            if edit[2]:
+                breaks += edit[2].count("\n")
+                tail = edit[2][-1]
+            position = edit[1]
+            following = edits.next
+            if following is not None and old.line_of(following[0]) <= stop:
+                edit = edits.take()
+                stop = max(stop, old.line_of(max(edit[1] - 1, edit[0])) + 1)
+                continue
+            end = starts[stop]
+            last = text[end - 1] if end > position else tail
+            if last not in ("\n", "") and stop < len(old):
+                stop += 1  # the last line break was edited away: the next line joins the last new one
+                if following is not None and old.line_of(following[0]) <= stop:
+                    edit = edits.take()
+                    stop = max(stop, old.line_of(max(edit[1] - 1, edit[0])) + 1)
+                    continue
+                end = starts[stop]
+                last = text[end - 1]
+            breaks += text.count("\n", position, end)
+            yield first, stop, breaks + (last not in ("\n", ""))
+            break
+
+
+def _new_lines(old: _Lines, first: int, stop: int, edits: _Edits) -> Iterator[str]:
+    """The new lines of old lines ``[first, stop)`` as ``+`` diff lines, from the edits on them (taken from
+    ``edits``), cut as they come: one line held at a time."""
+    text, starts = old.text, old.starts
+    partial: list[str] = []
+
+    def cut(piece: str) -> Iterator[str]:
+        start = 0
+        end = piece.find("\n")
+        while end >= 0:
+            partial.append(piece[start : end + 1])
+            yield "+" + "".join(partial)
+            partial.clear()
+            start = end + 1
+            end = piece.find("\n", start)
+        if start < len(piece):
+            partial.append(piece[start:])
+
+    position = starts[first]
+    while edits.next is not None and old.line_of(edits.next[0]) < stop:
+        edit_start, edit_end, replacement = edits.take()
+        yield from _cut_slice(text, position, edit_start, cut)
+        yield from cut(replacement)
+        position = edit_end
+    yield from _cut_slice(text, position, starts[stop], cut)
+    if partial:
+        yield "+" + "".join(partial) + "\n" + NO_NEWLINE
+
+
+def _cut_slice(text: str, start: int, stop: int, cut: Callable[[str], Iterator[str]]) -> Iterator[str]:
+    """``cut`` over ``text[start:stop]``, a line at a time (a kept stretch may hold many lines)."""
+    while start < stop:
+        end = text.find("\n", start, stop)
+        end = stop if end < 0 else end + 1
+        yield from cut(text[start:end])
+        start = end
+
+
 class _Hunk(NamedTuple):
-    """Old lines ``[first, stop)`` (context included), the number of new lines shown, and of changes in it."""
+    """Old lines ``[first, stop)`` (context included), the number of new lines shown, and its runs as
+    ``first, stop`` pairs of old line numbers."""
 
     first: int
     stop: int
     new_length: int
-    changes: int
+    runs: array[int]
 
 
-def _hunks(changes: Iterator[_Change], line_count: int) -> Iterator[_Hunk]:
-    """The hunks of the diff, counted: two changes share one when at most twice the context lies between."""
-    current: list[int] | None = None  # first line, stop line, new minus old lines, changes
-    for first, stop, new in changes:
-        if current is not None and first - current[1] > 2 * CONTEXT:
-            yield _counted(current, line_count)
-            current = None
-        if current is None:
-            current = [first, stop, 0, 0]
-        current[1] = stop
-        current[2] += len(new) - (stop - first)
-        current[3] += 1
-    if current is not None:
-        yield _counted(current, line_count)
+def _hunks(runs: Iterator[tuple[int, int, int]], line_count: int) -> Iterator[_Hunk]:
+    """The hunks of the diff, counted: two runs share one when at most twice the context lies between."""
+    bounds: array[int] | None = None
+    delta = 0  # new minus old lines of the hunk's runs
+    for first, stop, new_count in runs:
+        if bounds is not None and first - bounds[-1] > 2 * CONTEXT:
+            yield _counted(bounds, delta, line_count)
+            bounds = None
+        if bounds is None:
+            bounds, delta = array("q"), 0
+        bounds.append(first)
+        bounds.append(stop)
+        delta += new_count - (stop - first)
+    if bounds is not None:
+        yield _counted(bounds, delta, line_count)
 
 
-def _counted(current: list[int], line_count: int) -> _Hunk:
-    first, stop = max(current[0] - CONTEXT, 0), min(current[1] + CONTEXT, line_count)
-    return _Hunk(first, stop, stop - first + current[2], current[3])
+def _counted(bounds: array[int], delta: int, line_count: int) -> _Hunk:
+    first, stop = max(bounds[0] - CONTEXT, 0), min(bounds[-1] + CONTEXT, line_count)
+    return _Hunk(first, stop, stop - first + delta, bounds)
 
 
-def _real_changes(old: _Lines, edits: Callable[[], Iterable[Edit]]) -> Iterator[_Change]:
-    """The runs of :func:`_changes` that change something (an edit may write what was there)."""
-    return (change for change in _changes(old, iter(edits())) if change[2] != old.between(change[0], change[1]))
-
-
-#: One change: old lines ``[first, stop)`` become ``new`` lines.
-_Change = tuple[int, int, list[str]]
-
-
-def _changes(old: _Lines, edits: Iterator[Edit]) -> Iterator[_Change]:
-    """Each run of old lines the edits touch, with the lines it becomes.
-
-    Edits on the same or neighbouring lines make one run (one block of ``-`` then ``+`` lines, as difflib
-    writes it). A run also takes in a neighbouring line where its new text would not split from it as the
-    whole text does: its last line break edited away, or a ``\r`` and a ``\n`` that would become one break.
-    """
-    pending = next(edits, None)
-    while pending is not None:
-        run = [pending]
-        first = max(old.line_of(pending[0]), 0)
-        stop = _last_line_of(old, pending) + 1
-        pending = next(edits, None)
-        while True:
-            while pending is not None and old.line_of(pending[0]) <= stop:
-                run.append(pending)
-                stop = max(stop, _last_line_of(old, pending) + 1)
-                pending = next(edits, None)
-            new = _rewritten(old, first, stop, run)
-            after = new[:1] or (old[stop][:1] if stop < len(old) else "")
-            if first > 0 and old[first - 1].endswith("\r") and after == "\n":
-                first -= 1
-            elif stop < len(old) and new and (new[-1] not in _LINE_BREAKS or new[-1] == "\r" and old[stop][0] == "\n"):
-                stop += 1
-            else:
-                break
-        yield first, stop, new.splitlines(keepends=True)
-
-
-def _last_line_of(old: _Lines, edit: Edit) -> int:
-    """The last line an edit touches: that of its last character (of its position, when it deletes nothing);
-    -1 in a text of no lines."""
-    return old.line_of(max(edit[1] - 1, edit[0]))
-
-
-def _rewritten(old: _Lines, first: int, stop: int, edits: list[Edit]) -> str:
-    """Old lines ``[first, stop)`` with ``edits`` applied."""
-    base = old.starts[first]
-    block = old.text[base : old.starts[stop]]
-    return apply_edits(block, [(start - base, end - base, new) for start, end, new in edits])
+def _chain(first: _Hunk, rest: Iterator[_Hunk]) -> Iterator[_Hunk]:
+    yield first
+    yield from rest
 
 
 def _range(start: int, length: int) -> str:
-    """difflib's range: 1-based start, the length unless it is 1; an empty range starts a line earlier."""
+    """A hunk range as diff writes it: 1-based start, the length unless it is 1; an empty range starts a
+    line earlier."""
     if length == 1:
         return str(start + 1)
     return f"{start if length == 0 else start + 1},{length}"
-
-
-def _ended(line: str) -> str:
-    return line if line.endswith(("\n", "\r")) else line + "\n"
