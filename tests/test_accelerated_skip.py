@@ -48,6 +48,7 @@ SCHEMA_SETS: list[tuple[str, ...]] = [
     ("é" * 31 + "x",),
     ("Ab" + "c" * 61,),
     ("set", "\U0001f600x", "a$b"),
+    ("x" * 61, "y" * 60 + "é"),  # 61 and 62 bytes: longer spellings cut inside a character truncate to them
 ]
 
 #: Pieces of SQL text: whitespace, plain characters, every quote and its prefixes, comments, dollars,
@@ -62,7 +63,8 @@ FRAGMENTS = [
     'Te"nant', "ünï", "ÜNÏ", '"ünï"', "x" * 63, "X" * 63 + "y", '"' + "x" * 63 + '"', '"' + "x" * 70 + '"',
     "é" * 31 + "x", "É" * 31 + "x", "é" * 31 + "xyz", '"' + "é" * 31 + "x" + '"', '"' + "é" * 31 + 'x""y"',
     "ab" + "c" * 61, '"Ab' + "c" * 61 + '"', '"Ab' + "c" * 61 + 'dd"', '"Ab' + "c" * 61 + 'd""e"', "set",
-    "\U0001f600x", '"\U0001f600x"', "A$B", '"a$b"', "\ud800", "\U0010ffff",
+    "\U0001f600x", '"\U0001f600x"', "A$B", '"a$b"', "\ud800", "\U0010ffff", "x" * 61 + "€", "y" * 60 + "éé",
+    '"' + "x" * 61 + '\U0001f600"',
 ]
 KEYWORDS = sorted(set(finder._KEYWORDS))
 #: Every word a keyword's context looks for, and near misses.

@@ -53,6 +53,20 @@ def test_identifiers_are_truncated_to_63_bytes_like_postgresql() -> None:
     assert [sql[f.start : f.end] for f in findings] == [f"{long_name}xyz.", f'"{long_name}more".']
 
 
+@pytest.mark.parametrize("length", [59, 60, 61, 62, 63])
+def test_longer_spellings_truncated_to_a_shorter_name_are_found(length: int) -> None:
+    """PostgreSQL cuts a name at 63 bytes on a character boundary, so a spelling whose 63rd byte falls
+    inside a character truncates to a name of 60 to 62 bytes: "x"*62 + "é" (64 bytes) is "x"*62. (Names
+    up to 59 bytes cannot be reached that way: a character is at most 4 bytes.)"""
+    name = "x" * length
+    for tail in ("é", "\U0001f600", "€", "ab"):
+        spelled = name + tail
+        reached = truncate_identifier(spelled) == name
+        sql = f'SELECT * FROM "{spelled}".t, {spelled}.u;'
+        found = [sql[f.start : f.end] for f in find_references(sql, [name])]
+        assert found == ([f'"{spelled}".', f"{spelled}."] if reached else []), (length, tail)
+
+
 def test_token_kinds() -> None:
     sql = "SELECT E'x', 'y', $q$z$q$, \"q\", U&\"u\", ident /* c */"
     kinds = [t.kind for t in tokenize(sql) if t.kind != "whitespace"]

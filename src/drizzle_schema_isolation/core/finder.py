@@ -397,12 +397,14 @@ def _stop_keywords() -> list[tuple[str, int, tuple[str, ...]]]:
 
 def _forbidden_spellings(schemas: tuple[str, ...]) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
     """How the forbidden names are spelled: as a word (those PostgreSQL's folding leaves unchanged) and as
-    the raw content of a quoted name (quotes doubled), each with whether it is 63 bytes long: PostgreSQL
-    truncates longer spellings to it, so a word or a content that starts with it matches too."""
+    the raw content of a quoted name (quotes doubled), each with whether a longer spelling may truncate to
+    it, so that a word or a content that starts with it stops the skip too (the handler then decides
+    exactly). PostgreSQL cuts a name at 63 bytes on a character boundary: a name of 60 to 63 bytes may be
+    what a longer spelling whose 63rd byte falls inside a character of up to 4 bytes becomes."""
     unquoted: list[tuple[str, bool]] = []
     quoted: list[tuple[str, bool]] = []
     for name in schemas:
-        truncated = len(name.encode("utf-8")) == MAX_IDENTIFIER_BYTES
+        truncated = len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES - 4
         if fold_unquoted(name) == name and _WORD.fullmatch(name):
             unquoted.append((name, truncated))
         quoted.append((name.replace('"', '""'), truncated))
@@ -418,7 +420,7 @@ def _scanner(schemas: tuple[str, ...], chunk: int = SKIP_CHUNK) -> _Scanner:
 def _skip_sources(schemas: tuple[str, ...], chunk: int) -> _SkipSources:
     """The sources of the skip regexes (see _Scanner)."""
     unquoted_spellings, quoted_spellings = _forbidden_spellings(schemas)
-    # A name of exactly 63 bytes also matches longer spellings, which PostgreSQL truncates.
+    # A name of 60 to 63 bytes also matches longer spellings, which PostgreSQL truncates.
     unquoted = [_ascii_case_insensitive(name) + (f"{IDENT_CONT}*" if truncated else "")
                 for name, truncated in unquoted_spellings]
     quoted = [re.escape(body) + ('[^"]*(?:""[^"]*)*' if truncated else "") + '"(?!")'
