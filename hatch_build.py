@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -32,8 +33,9 @@ ROOT = Path(__file__).resolve().parent
 PACKAGE = "drizzle_schema_isolation"
 SOURCES = ROOT / "src" / PACKAGE / "core"
 SKIP_VARIABLE = "DRIZZLE_SCHEMA_ISOLATION_NO_ACCELERATORS"
-#: Strict C99 with warnings: the accelerators use nothing beyond Python's stable C API and libc.
-CFLAGS = ["-O2", "-fPIC", "-std=c99", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+#: Strict C99 with warnings: the accelerators use nothing beyond Python's C API and libc. NDEBUG keeps the
+#: asserts of CPython's inline functions (PyUnicode_READ in the hot loops) out, as for CPython's own modules.
+CFLAGS = ["-O2", "-fPIC", "-std=c99", "-DNDEBUG", "-Wall", "-Wextra", "-Wno-unused-parameter"]
 
 
 def accelerator_sources() -> list[Path]:
@@ -46,11 +48,23 @@ def module_file_name(source: Path) -> str:
 
 
 def compiler_command(source: Path, output: Path) -> list[str]:
-    """One command that compiles and links ``source`` into the extension module ``output``."""
-    linker = os.environ.get("CC")
-    command = [*shlex.split(linker), "-shared"] if linker else shlex.split(sysconfig.get_config_var("LDSHARED") or "cc -shared")
-    include = sysconfig.get_paths()["include"]
-    return [*command, *CFLAGS, f"-I{include}", str(source), "-o", str(output)]
+    """One command that compiles and links ``source`` into the extension module ``output``.
+
+    CPython's own link command (``LDSHARED``: ``-shared``, or ``-bundle -undefined dynamic_lookup`` on
+    macOS, and its library paths), with the compiler it names replaced by ``$CC`` when that is set, as
+    setuptools does (conda and cross builds set it)."""
+    command = shlex.split(str(sysconfig.get_config_var("LDSHARED") or "cc -shared"))
+    compiler = os.environ.get("CC")
+    if compiler:
+        built_with = shlex.split(str(sysconfig.get_config_var("CC") or "cc"))
+        if command[: len(built_with)] == built_with:
+            command = command[len(built_with) :]
+        elif command:
+            command = command[1:]
+        command = [*shlex.split(compiler), *command]
+    paths = sysconfig.get_paths()
+    includes = dict.fromkeys([paths["include"], paths["platinclude"]])
+    return [*command, *CFLAGS, *(f"-I{folder}" for folder in includes), str(source), "-o", str(output)]
 
 
 def build(source: Path, output: Path) -> str | None:
@@ -61,9 +75,12 @@ def build(source: Path, output: Path) -> str | None:
     try:
         result = subprocess.run(compiler_command(source, partial), capture_output=True, text=True, check=False)
     except OSError as error:  # no compiler at all
+        output.unlink(missing_ok=True)
         return str(error)
     if result.returncode != 0:
         partial.unlink(missing_ok=True)
+        # A module built earlier from another version of the source must not stay in use unnoticed.
+        output.unlink(missing_ok=True)
         return (result.stderr or result.stdout).strip() or f"compiler exited with {result.returncode}"
     os.replace(partial, output)
     return None
@@ -93,6 +110,7 @@ class AcceleratorBuildHook(BuildHookInterface):  # type: ignore[misc,valid-type]
             return
         built = False
         target = Path(tempfile.mkdtemp(prefix="dsi-accelerators-"))
+        self._build_folder = target  # removed in finalize(), once the wheel holds the modules
         for source in accelerator_sources():
             name = module_file_name(source)
             output = source.with_name(name) if version == "editable" else target / name
@@ -107,6 +125,11 @@ class AcceleratorBuildHook(BuildHookInterface):  # type: ignore[misc,valid-type]
         if built:
             build_data["pure_python"] = False
             build_data["infer_tag"] = True
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        folder = getattr(self, "_build_folder", None)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> int:

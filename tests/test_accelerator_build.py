@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -76,6 +77,26 @@ def test_a_missing_compiler_is_a_message_not_an_exception(tmp_path: Path, monkey
     failure = hatch_build.build(source, tmp_path / hatch_build.module_file_name(source))
     assert failure is not None and "no-such-compiler" in failure
     assert [path.name for path in tmp_path.iterdir()] == [source.name]
+
+
+def test_a_failed_rebuild_removes_the_module_built_before(tmp_path: Path) -> None:
+    """An edited source that no longer compiles must not leave the last build in use unnoticed."""
+    source = tmp_path / "_probe.c"
+    output = tmp_path / hatch_build.module_file_name(source)
+    output.write_bytes(b"an earlier build")
+    source.write_text("this is not C;\n")
+    assert hatch_build.build(source, output) is not None
+    assert not output.exists()
+
+
+def test_cc_replaces_the_compiler_of_pythons_link_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    """$CC is used with CPython's own link flags (macOS needs its -bundle -undefined dynamic_lookup)."""
+    monkeypatch.setenv("CC", "my-cc --flag")
+    command = hatch_build.compiler_command(Path("a.c"), Path("a.so"))
+    linked_with = shlex.split(str(sysconfig.get_config_var("LDSHARED")))
+    assert command[:2] == ["my-cc", "--flag"]
+    assert command[2 : 2 + len(linked_with) - 1] == linked_with[1:]
+    assert "-DNDEBUG" in command and command[-3:] == ["a.c", "-o", "a.so"]
 
 
 def test_the_skip_variable_turns_building_off(monkeypatch: pytest.MonkeyPatch) -> None:
