@@ -302,6 +302,36 @@ def test_make_table_refuses_malformed_data(keywords: object, unquoted: object, q
 
 
 @needs_compiled
+@pytest.mark.parametrize("which", ["unquoted", "quoted", "keywords"])
+def test_make_table_survives_data_that_changes_itself_while_read(which: str) -> None:
+    """Reading an entry runs Python code (``__bool__`` of a name's flag, ``__index__`` of a keyword's kind)
+    that may empty the very list being read: the items must stay alive (found by review: a crash). In a
+    child process, so that a regression is a failed test, not a crashed run."""
+    script = (
+        "from drizzle_schema_isolation.core import finder\n"
+        "data = {'unquoted': [], 'quoted': [], 'keywords': list(finder._stop_keywords())}\n"
+        f"target = data[{which!r}]\n"
+        "class Emptying:\n"
+        "    def __bool__(self):\n"
+        "        target.clear()\n"
+        "        return True\n"
+        "    def __index__(self):\n"
+        "        target.clear()\n"
+        "        return 0\n"
+        f"if {which!r} == 'keywords':\n"
+        "    word, kind, *rest = target[0]\n"
+        "    target[0] = (word, Emptying(), *rest)\n"
+        "else:\n"
+        "    target.extend([('public' + str(n), Emptying()) for n in range(50)])\n"
+        "table = finder._FINDER_SKIP.make_table(data['keywords'], data['unquoted'], data['quoted'])\n"
+        "print(table.skip('select 1', 0))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "8"
+
+
+@needs_compiled
 def test_checking_drizzle_kit_files_builds_no_skip_regex() -> None:
     """Start-up cost of the pre-commit hook: with the accelerator, the skip regexes and the keyword tries in
     their sources (3 ms a run) are never built for drizzle-kit files, DO blocks of the older kits included."""

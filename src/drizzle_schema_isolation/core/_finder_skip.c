@@ -515,6 +515,18 @@ static PyTypeObject SkipTableType = {
     .tp_methods = SkipTable_methods,
 };
 
+/* The items of a sequence as a new tuple holding its own references: parsing an item may run Python code
+ * (__bool__, __index__) that changes a list given here, which must not free the items still to read. */
+static PyObject *items_of(PyObject *sequence, const char *message) {
+    PyObject *fast = PySequence_Fast(sequence, message);
+    if (fast == NULL) {
+        return NULL;
+    }
+    PyObject *items = PySequence_Tuple(fast);
+    Py_DECREF(fast);
+    return items;
+}
+
 /* A copy of an ASCII str, lower-cased; -1 with an exception set if it is not one of 1 to MAX_WORD chars. */
 static int copy_ascii_word(PyObject *string, AsciiWord *word) {
     if (!PyUnicode_Check(string)) {
@@ -592,7 +604,7 @@ static int add_keyword(SkipTable *table, PyObject *entry) {
     if (find_keyword_slot(table, keyword) < 0) {
         return -1;
     }
-    PyObject *words = PySequence_Fast(next, "next words must be a sequence");
+    PyObject *words = items_of(next, "next words must be a sequence");
     if (words == NULL) {
         return -1;
     }
@@ -645,7 +657,7 @@ static int copy_name(PyObject *entry, Name *name) {
 
 /* Names from a sequence of (str, truncated) into a new array; -1 with an exception set on failure. */
 static int copy_names(PyObject *sequence, Name **names, Py_ssize_t *count) {
-    PyObject *items = PySequence_Fast(sequence, "names must be a sequence");
+    PyObject *items = items_of(sequence, "names must be a sequence");
     if (items == NULL) {
         return -1;
     }
@@ -668,7 +680,7 @@ static int copy_names(PyObject *sequence, Name **names, Py_ssize_t *count) {
 }
 
 static int fill_table(SkipTable *table, PyObject *keywords, PyObject *unquoted, PyObject *quoted) {
-    PyObject *entries = PySequence_Fast(keywords, "keywords must be a sequence");
+    PyObject *entries = items_of(keywords, "keywords must be a sequence");
     if (entries == NULL) {
         return -1;
     }
@@ -737,6 +749,13 @@ PyMODINIT_FUNC PyInit__finder_skip(void) {
         return NULL;
     }
     PyObject *module = PyModule_Create(&module_definition);
+#ifdef Py_GIL_DISABLED
+    /* The tables are read-only once made and str is immutable: safe without the GIL (free-threaded 3.13+). */
+    if (module != NULL && PyUnstable_Module_SetGIL(module, Py_MOD_GIL_NOT_USED) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+#endif
     if (module == NULL) {
         return NULL;
     }

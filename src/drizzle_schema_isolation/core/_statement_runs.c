@@ -483,6 +483,9 @@ static int exec_module(PyObject *module)
 
 static PyModuleDef_Slot slots[] = {
     {Py_mod_exec, (void *)exec_module},
+#ifdef Py_GIL_DISABLED
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED}, /* no state but constants: safe without the GIL (free-threaded 3.13+) */
+#endif
     {0, NULL},
 };
 
