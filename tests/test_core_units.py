@@ -114,3 +114,16 @@ def test_overlapping_fixes_are_never_applied_twice() -> None:
     overlapping = Finding("SI01", 3, 9, "b", ((3, 9),))
     later = Finding("SI01", 10, 12, "c", ((10, 12),))
     assert fix_spans([later, overlapping, first]) == [(0, 7), (10, 12)]
+
+
+def test_the_streaming_fix_chooser_refuses_an_edit_before_its_finding() -> None:
+    """FixChooser decides a finding's edits once a later finding came, which is right only because the
+    finder never reports an edit before the finding's own start: a finding that breaks that is refused
+    at once rather than fixed out of order."""
+    from drizzle_schema_isolation.core.findings import Finding
+    from drizzle_schema_isolation.core.rewrite import FixChooser
+
+    chooser = FixChooser()
+    assert list(chooser.add(Finding("SI01", 0, 9, "m", ((0, 9),)))) == []
+    with pytest.raises(ValueError, match="before it"):
+        chooser.add(Finding("SI01", 20, 29, "m", ((15, 29),)))

@@ -107,7 +107,13 @@ class FixChooser:
         """The edits decided now that ``finding`` came: those of every held finding that starts before it."""
         decided = self._decide_before(finding.start)
         if finding.deletions or (self._unsafe and finding.unsafe_edits):
-            heappush(self._waiting, (_order_key(finding), self._count, finding))
+            key = _order_key(finding)
+            if key[0][0] < finding.start:  # what deciding early relies on: checked, not assumed
+                raise ValueError(
+                    f"{finding.code} at {finding.start} has an edit at {key[0][0]}, before it: "
+                    "FixChooser needs every edit at or after its finding's start (use fix_edits)"
+                )
+            heappush(self._waiting, (key, self._count, finding))
             self._count += 1
         return decided
 
