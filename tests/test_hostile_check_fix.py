@@ -308,3 +308,34 @@ def test_the_terminal_view_of_a_huge_line_shows_a_window_around_each_finding(tmp
     assert last.startswith("    1 | \u2026") and last.endswith('"public"."t9999";')
     carets = [row for row in out.splitlines() if row.lstrip(" ").startswith("| ") and "^" in row]
     assert carets[1] == "      | " + " " * len('DROP TABLE "public"."t0", ') + "^" * len('"public".')
+
+
+@pytest.mark.parametrize("argv", [["check"], ["check", "--format", "json"], ["fix", "-v"]])
+def test_a_held_report_that_cannot_be_read_back_is_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    """Reports wait in a temporary file past a size (cli.HELD_CHARS); a disk failing under it (EIO on
+    reading back) ends the run with exit 2 and one line saying so, never a traceback."""
+    from drizzle_schema_isolation import cli, files
+
+    monkeypatch.setattr(cli, "HELD_CHARS", 50)
+    monkeypatch.setattr(cli, "ECHO_BATCH", 2)
+
+    real_read = files._read_exactly
+
+    def failing_read(descriptor: int, size: int) -> bytes:
+        if size == 8:  # the spool reads each record's 8-byte length first; the SQL files are read whole
+            raise OSError(5, "Input/output error")
+        return real_read(descriptor, size)
+
+    monkeypatch.setattr(files, "_read_exactly", failing_read)
+    paths = []
+    for name in ("a", "b"):
+        sql = tmp_path / f"{name}.sql"
+        sql.write_text("".join(f'DROP TABLE "public"."t{n}";\n' for n in range(40)))
+        paths.append(str(sql))
+    result = CliRunner().invoke(main, [*argv, *paths], catch_exceptions=False)
+    assert result.exit_code == 2
+    errors = [line for line in result.stderr.splitlines() if "could not be read back" in line]
+    assert len(errors) == 1 and errors[0].startswith("error: ") and "Input/output error" in errors[0]
+    assert "Traceback" not in result.output + result.stderr

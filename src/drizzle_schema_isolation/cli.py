@@ -34,6 +34,7 @@ from drizzle_schema_isolation.files import (
     Replacer,
     SourceFile,
     Spool,
+    SpoolLost,
     display_path,
     encoded_without,
     expand_paths,
@@ -414,15 +415,18 @@ def check(
         files = _inputs(paths, run)
         for path in files:
             _check_one(path, forbidden, output_format, rich, style, mentions, run)
+        mentions.warn(run.files)
+        for problem in journal_problems(files):
+            _error(problem)
+        if output_format == "json":
+            _echo_json(run.json.pieces())
     except KeyboardInterrupt:  # Ctrl-C: not "findings" (1), the shell's convention instead
         _error("error: interrupted by SIGINT: nothing was changed")
         sys.exit(EXIT_INTERRUPTED)
-    mentions.warn(run.files)
-    for problem in journal_problems(files):
-        _error(problem)
-    if output_format == "json":
-        _echo_json(run.json.pieces())
-    elif rich or run.tally.found:
+    except SpoolLost as error:
+        _error(f"error: {error}")
+        sys.exit(EXIT_ERROR)
+    if output_format != "json" and (rich or run.tally.found):
         click.echo(style.bold(summary(run.tally, run.files)), color=style.enabled)
     if run.errors:
         sys.exit(EXIT_ERROR)
@@ -637,10 +641,14 @@ def fix(
     with _cleaned_up_on_signals(replacer):
         if not diff:
             _remove_stale_temporaries(files, replacer.real_paths)
-        for path in files:
-            fixed = _scan_and_fix(path, forbidden, _Mode(diff, verbose, unsafe_fixes), mentions, output, run)
-            if fixed is not None:
-                writer.submit(fixed)
+        try:
+            for path in files:
+                fixed = _scan_and_fix(path, forbidden, _Mode(diff, verbose, unsafe_fixes), mentions, output, run)
+                if fixed is not None:
+                    writer.submit(fixed)
+        except SpoolLost as error:  # what was decided so far is still written; the rest of the run stops
+            _error(f"error: {error}; files after it were not fixed")
+            run.errors += 1
         results = writer.finish()
     _report_written(results, run)
     unsafe = run.tally.unsafe_fixable

@@ -686,6 +686,10 @@ def _journal_tags(journal: str) -> list[str] | None:
     return [entry["tag"] for entry in entries if isinstance(entry, dict) and isinstance(entry.get("tag"), str)]
 
 
+class SpoolLost(OSError):
+    """What a :class:`Spool` held in its temporary file could not be read back (the disk failed)."""
+
+
 class Spool:
     """Strings kept in order and read back once: in memory up to ``memory_chars`` characters, past that in an
     anonymous temporary file (gone when closed, and with the process however it ends).
@@ -762,12 +766,15 @@ class Spool:
     def _stored_pieces(self) -> Iterator[str]:
         assert self._file is not None
         descriptor = self._file.fileno()
-        os.lseek(descriptor, 0, os.SEEK_SET)
-        remaining = self._stored
-        while remaining > 0:
-            size = int.from_bytes(_read_exactly(descriptor, 8), "little")
-            yield _read_exactly(descriptor, size).decode("utf-8", "surrogatepass")
-            remaining -= 8 + size
+        try:
+            os.lseek(descriptor, 0, os.SEEK_SET)
+            remaining = self._stored
+            while remaining > 0:
+                size = int.from_bytes(_read_exactly(descriptor, 8), "little")
+                yield _read_exactly(descriptor, size).decode("utf-8", "surrogatepass")
+                remaining -= 8 + size
+        except OSError as error:  # the disk failed under the temporary file: say so, in one line
+            raise SpoolLost(f"a report held in a temporary file could not be read back: {error.strerror or error}") from None
 
     def _back_to_memory(self) -> None:
         """Writing to the temporary file failed: the whole pieces it holds come back to memory; no more spills."""
