@@ -159,6 +159,51 @@ def test_references_stream_in_analyzes_order_not_find_references() -> None:
     assert sorted(find_references(text), key=attrgetter("start", "end", "code")) == streamed
 
 
+
+# --- many SI03 warnings, streamed from the statement pass and merged as they come ---------------------------
+
+_MANY_WARNINGS = {
+    "commits between references": "CREATE TABLE public.t (a int);\nCOMMIT;\n" * 300,
+    "label uses inside references": (
+        "ALTER TYPE public.e ADD VALUE 'v';\n" + "INSERT INTO public.t VALUES ('v', 'public.x');\n" * 300 + "COMMIT;"
+    ),
+    "concurrent indexes using a label": (
+        "ALTER TYPE e ADD VALUE 'v';\n" + "CREATE INDEX CONCURRENTLY i ON public.t (a) WHERE a = 'v';\n" * 100
+    ),
+    "commits in and around DO bodies": "DO $$ BEGIN COMMIT; CREATE TABLE public.t (); END $$;\nBEGIN;\nEND;\n" * 100,
+}
+#: ``2fa`` is an error the statement pass raises and the scan lets pass; an unterminated string, one both raise.
+_FAILING_AFTER_WARNINGS = {
+    "the statement pass alone": ("COMMIT;\nSELECT public.t;\n" * 200 + "SELECT 2fa;\nSELECT public.u;", "2fa"),
+    "both, the statement pass's first": ("COMMIT;\n" * 200 + "SELECT 2fa;\nSELECT public.u;\nSELECT 'open", "'open"),
+    "both, the scan's first": ("COMMIT;\nSELECT public.t;\n" * 200 + "SELECT 'open", "'open"),
+}
+
+
+@_BATCHES
+@pytest.mark.parametrize("text", list(_MANY_WARNINGS.values()), ids=list(_MANY_WARNINGS))
+def test_many_warnings_stream_in_analyzes_order(text: str, batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(finder, "_RELEASE_BATCH", batch)
+    expected = _reference(text, ("public",))
+    assert isinstance(expected, list)
+    assert {"SI01", "SI03"} <= {finding.code for finding in expected}
+    _assert_same_as_reference(text)
+
+
+@_BATCHES
+@pytest.mark.parametrize(("text", "error_at"), list(_FAILING_AFTER_WARNINGS.values()), ids=list(_FAILING_AFTER_WARNINGS))
+def test_an_error_of_the_statement_pass_after_warnings_is_the_scans_if_it_has_one(
+    text: str, error_at: str, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The statement pass now fails only when the stream reaches its error, after warnings and references were
+    yielded; the error raised is still the scan's own if it has one, as when the pass ran first and whole."""
+    monkeypatch.setattr(finder, "_RELEASE_BATCH", batch)
+    assert _reference(text, ("public",)) == _streamed(text, ("public",))
+    with pytest.raises(LexError) as raised:
+        list(iter_analyze(text))
+    assert raised.value.offset == text.index(error_at)
+
+
 @settings(max_examples=500, deadline=None)
 @given(finding_lists(), st.booleans())
 def test_fix_chooser_takes_fix_edits_edits_from_findings_in_order(findings: list[Finding], unsafe: bool) -> None:

@@ -17,6 +17,7 @@ Pure: text in, offsets and values out.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import re
 from collections.abc import Callable, Iterator
@@ -70,6 +71,7 @@ __all__ = [
     "TRANSACTION_CONTROL",
     "SqlStatement",
     "classify_statements",
+    "iter_non_atomic_findings",
     "non_atomic_findings",
     "split_statements",
     "string_literal_value",
@@ -822,8 +824,12 @@ _STARTS = frozenset({"BEGIN", "START TRANSACTION"})
 _SAVEPOINTS = frozenset({"SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT"})
 
 _SPLIT_HINT = "Move what needs its own transaction into a migration of its own."
+#: The message builders below are cached: equal findings share one message (a str of some 400 characters), so
+#: a file of 100,000 ``COMMIT;`` costs 100,000 small tuples, not 100,000 copies of the message.
+_SHARED_MESSAGES = 256
 
 
+@functools.lru_cache(maxsize=_SHARED_MESSAGES)
 def transaction_control_message(action: str, last: bool = False) -> str:
     """What a transaction-control statement in a migration does under a migration runner, and what to do.
 
@@ -873,6 +879,7 @@ def transaction_control_message(action: str, last: bool = False) -> str:
     )
 
 
+@functools.lru_cache(maxsize=_SHARED_MESSAGES)
 def no_transaction_block_message(action: str) -> str:
     """What a statement PostgreSQL refuses inside a transaction block does under a migration runner."""
     return (
@@ -882,6 +889,7 @@ def no_transaction_block_message(action: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=_SHARED_MESSAGES)
 def enum_value_use_message(value: str, type_name: str | None) -> str:
     """Why a new enum label cannot be used in the migration that adds it."""
     owner = f'enum type "{type_name}"' if type_name else "an enum type"
@@ -936,24 +944,40 @@ def non_atomic_findings(text: str) -> list[Finding]:
     the same text with no commit in between (a string literal equal to it in a later statement, including
     in a ``DO`` body). A label added to a type created in the same transaction counts too: PostgreSQL 18
     lets it be used at once, PostgreSQL 15 refuses it (SQLSTATE 55P04), and a lint does not know the server.
+    Sorted by ``(start, end)`` (all have the same code): :func:`iter_non_atomic_findings` listed.
 
     Raises LexError on lexically invalid text, except on a text that holds none of the keywords a finding
     needs and nothing that may be a number glued to a word: such a text is not read at all (see
     :func:`_cannot_hold_findings`), and every other lexical error in it is one :func:`find_references`
     raises too, so :func:`~drizzle_schema_isolation.core.analysis.analyze` raises exactly as before.
     """
+    return list(iter_non_atomic_findings(text))
+
+
+def iter_non_atomic_findings(text: str) -> Iterator[Finding]:
+    """:func:`non_atomic_findings`, yielded one at a time as the statements are read, in the same order.
+
+    Why: a file of 100,000 ``COMMIT;`` has 100,000 findings, which as a list were many times the file
+    (issue 8: ``check`` must stay within a few times it). The LexError, if any, comes when the statement pass
+    reaches it, possibly after some findings were yielded, which a consumer must then discard.
+    """
     key_words = _KeyWords(text)
     if _cannot_hold_findings(text, key_words):
-        return []
-    return _findings(text, key_words)
+        return iter(())
+    return _iter_findings(text, key_words)
 
 
-def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
-    """SI03 findings of every statement; with ``key_words``, statements that cannot matter are not classified
-    (runs of them are skipped whole, up to the next place a pending label may be used: see :class:`_PendingUses`)."""
-    findings: list[Finding] = []
+def _iter_findings(text: str, key_words: _KeyWords | None) -> Iterator[Finding]:
+    """SI03 findings of every statement in ``(start, end)`` order; with ``key_words``, statements that cannot
+    matter are not classified (runs of them are skipped whole, up to the next place a pending label may be
+    used: see :class:`_PendingUses`).
+
+    Statements come in text order and each one's findings are sorted, so the stream is sorted. Only a
+    transaction-control finding is held back until the next statement: its message says whether it ends the
+    migration.
+    """
     added: dict[str, str | None] = {}  # value -> type name, uncommitted
-    closing: tuple[int, str] | None = None  # a transaction-control finding no statement follows (yet)
+    closing: tuple[Finding, str] | None = None  # a transaction-control finding no statement follows (yet)
     splitter = _Splitter(text)
     uses = _PendingUses(text)
     pos = skip_trivia(text, 0)
@@ -961,14 +985,18 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
         if key_words is not None:
             skipped = key_words.skip_statements(pos, uses.limit(pos, added))
             if skipped > pos:
-                closing = None
+                if closing is not None:
+                    yield closing[0]
+                    closing = None
                 pos = skip_trivia(text, skipped)
                 continue
         piece = splitter.piece(pos)
         pos = skip_trivia(text, piece.end)
         if piece.terminated and piece.end == piece.start + 1:
             continue  # a lone ';' is no statement
-        closing = None
+        if closing is not None:
+            yield closing[0]
+            closing = None
         may_use = bool(added) and (
             key_words is None or piece.end > uses.limit(piece.start, added) and _may_use_values(text, piece, added)
         )
@@ -976,7 +1004,7 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
         if keys is not None and not keys:
             # An ORDINARY statement: only its literals can matter.
             if may_use:
-                findings.extend(_enum_value_uses(_Words(text, piece), added))
+                yield from _enum_value_uses(_Words(text, piece), added)
             continue
         simple = _simple_add_value(text, piece) if keys == _ADD_VALUE_KEYS else None
         if simple is not None:
@@ -984,9 +1012,9 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
             uses.labels_changed()
             continue
         statement, words = _classified(text, piece, keys)
-        if may_use and statement.kind in (ORDINARY, NO_TRANSACTION_BLOCK):
-            findings.extend(_enum_value_uses(words, added))
         if statement.kind == ORDINARY:
+            if may_use:
+                yield from _enum_value_uses(words, added)
             continue
         if statement.kind == ADD_ENUM_VALUE:
             # Also for a type created in the same transaction: PostgreSQL 18 exempts those, 15 does not, and a
@@ -998,18 +1026,24 @@ def _findings(text: str, key_words: _KeyWords | None) -> list[Finding]:
         assert statement.action_span is not None
         start, end = statement.action_span
         if statement.kind == TRANSACTION_CONTROL:
-            message = transaction_control_message(statement.action)
-            closing = (len(findings), statement.action)
+            finding = Finding(NON_ATOMIC, start, end, transaction_control_message(statement.action))
+            closing = (finding, statement.action)
             if statement.action in _COMMITS or statement.action in _ROLLS_BACK:
                 added.clear()
                 uses.labels_changed()
+            continue
+        finding = Finding(NON_ATOMIC, start, end, no_transaction_block_message(statement.action))
+        if may_use:  # the label uses and the keywords, in text order
+            yield from sorted([finding, *_enum_value_uses(words, added)], key=_finding_position)
         else:
-            message = no_transaction_block_message(statement.action)
-        findings.append(Finding(NON_ATOMIC, start, end, message))
+            yield finding
     if closing is not None:  # the migration's last statement
-        index, action = closing
-        findings[index] = findings[index]._replace(message=transaction_control_message(action, last=True))
-    return findings
+        finding, action = closing
+        yield finding._replace(message=transaction_control_message(action, last=True))
+
+
+def _finding_position(finding: Finding) -> tuple[int, int]:
+    return finding.start, finding.end
 
 
 _ADD_VALUE_KEYS = frozenset({_ADD_VALUE_WORD})
@@ -1035,7 +1069,7 @@ def _simple_add_value(text: str, piece: _Piece) -> tuple[str, str] | None:
 
 def _non_atomic_findings_unfiltered(text: str) -> list[Finding]:
     """:func:`non_atomic_findings` classifying every statement: the reference the pre-filter must equal."""
-    return _findings(text, None)
+    return list(_iter_findings(text, None))
 
 
 # --- which texts and statements can matter -----------------------------------------------------------
