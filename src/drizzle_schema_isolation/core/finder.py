@@ -621,6 +621,10 @@ class _Scan:
         # Whether the current statement needs every string and ";" as an event (see _Scanner).
         self.careful = False
         self.clauses: _ClauseTracker | None = None  # made on first need (rare)
+        # EXECUTE's dynamic SQL waiting to be scanned, in the order met, and where the last of it ends in the
+        # text: it is scanned at the first word event at or after that end (see _drain_dynamic_sql).
+        self.dynamic_sql: list[_PendingDynamicSql] = []
+        self.dynamic_sql_end = _MAX_OFFSET
 
     # -- the event loop -------------------------------------------------------------------------
 
@@ -698,9 +702,13 @@ class _Scan:
             elif char == "$":
                 pos = self._on_dollar(pos)
             else:
+                if pos >= self.dynamic_sql_end:
+                    yield from self._drain_dynamic_sql(pos)
                 pos = self._on_word(pos)
             if len(self.findings) >= _RELEASE_BATCH:
                 yield self._low_water(pos)
+        if self.dynamic_sql:
+            yield from self._drain_dynamic_sql(length)
         yield from self._end_statement()
 
     def _low_water(self, pos: int) -> int:
@@ -1453,6 +1461,12 @@ class _Scan:
         The SQL text the statement builds is put together from its literal parts (other operands and
         format()'s conversions stand in as a plain name), scanned, and every qualifier or hazard found
         in a literal part is reported as SI02: the text is built at run time, so it is fixed by hand.
+
+        A text that does not lex reports nothing, so it is scanned here first. Its findings are reported at
+        once if the scan ends before it pauses (a few: the usual EXECUTE); else the rest of the text is scanned
+        to know it lexes, its findings dropped as they come, and the findings are streamed by
+        :meth:`_drain_dynamic_sql` once the scan has passed the expression (a 2.6 MB literal of 100,000
+        statements held all its findings in a list before, 30x the text).
         """
         try:
             dynamic = self._dynamic_sql(token.end)
@@ -1460,10 +1474,49 @@ class _Scan:
             return token.end
         if dynamic is None:
             return token.end
+        text = dynamic.take_text()
+        scan = _Scan(text, self.scanner)
+        steps = scan.steps()
         try:
-            found = _Scan(dynamic.text, self.scanner).run()
+            paused = next(steps, None) is not None
+            if paused:
+                for _ in steps:
+                    scan.findings.clear()
         except LexError:  # a fragment completed at run time that we cannot stand in for: nothing to say
             return token.end
+        if not paused:
+            self._report_dynamic_findings(dynamic, scan.findings)
+            return token.end
+        self.dynamic_sql.append(_PendingDynamicSql(dynamic, text, token.start))
+        end = dynamic.end
+        self.dynamic_sql_end = end if len(self.dynamic_sql) == 1 else max(self.dynamic_sql_end, end)
+        return token.end
+
+    def _drain_dynamic_sql(self, pos: int) -> Iterator[int]:
+        """Scan the waiting dynamic SQL texts, reporting their findings as SI02, pausing as :meth:`steps` does.
+
+        The scan is at ``pos``, past every waiting expression, so the findings it reports later start at
+        ``pos`` or after (or in a code body of the statement, which :meth:`_low_water` covers). A dynamic
+        finding maps to the file monotonically (parts are added in the file's order), so the dynamic scan's own
+        low-water mark, mapped, bounds where its later findings start; so does a later EXECUTE's keyword for
+        the texts still waiting after it.
+        """
+        waiting = self.dynamic_sql
+        self.dynamic_sql = []
+        self.dynamic_sql_end = _MAX_OFFSET
+        for index, pending in enumerate(waiting):
+            bound = waiting[index + 1].execute_start if index + 1 < len(waiting) else pos
+            scan = _Scan(pending.text, self.scanner)
+            for dynamic_low_water in scan.steps():
+                self._report_dynamic_findings(pending.dynamic, scan.findings)
+                if len(self.findings) >= _RELEASE_BATCH:
+                    yield self._low_water(min(bound, pending.dynamic.original_start(dynamic_low_water)))
+            self._report_dynamic_findings(pending.dynamic, scan.findings)
+            if len(self.findings) >= _RELEASE_BATCH:
+                yield self._low_water(bound)
+
+    def _report_dynamic_findings(self, dynamic: _DynamicSql, found: list[Finding]) -> None:
+        """Report ``found`` (offsets in ``dynamic``'s text) as SI02 at the spans they came from, emptying it."""
         for finding in found:
             if finding.code not in (HARDCODED_SCHEMA, ISOLATION_HAZARD, CATALOG_SCHEMA_LOOKUP):
                 continue
@@ -1471,7 +1524,7 @@ class _Scan:
             shown = shown.replace(" (not fixed automatically)", "")
             start, end = dynamic.original_span(finding.start, finding.end)
             self._report(ISOLATION_HAZARD, start, end, f"dynamic SQL run by EXECUTE: {shown}; fix the SQL text by hand")
-        return token.end
+        found.clear()
 
     def _dynamic_sql(self, pos: int) -> _DynamicSql | None:
         """The SQL text an EXECUTE at ``pos`` builds, if it starts with a literal or a format() call."""
@@ -1861,9 +1914,16 @@ class _DynamicSql:
         self.starts: list[tuple[int, int, int, array[int] | None]] = []
         self.length = 0
 
+    def take_text(self) -> str:
+        """The built text, its parts let go: only one copy of a big literal waits to be scanned."""
+        text = "".join(self.parts)
+        self.parts = []
+        return text
+
     @property
-    def text(self) -> str:
-        return "".join(self.parts)
+    def end(self) -> int:
+        """Where, in the file, the last part ends: every finding in the built text starts before it."""
+        return self.starts[-1][2] if self.starts else 0
 
     def add_text(self, source: str, start: int, end: int, doubled_quotes: bool) -> None:
         value, points = _collapsed(source[start:end], doubled_quotes)
@@ -1884,6 +1944,14 @@ class _DynamicSql:
         last = self._part(max(start, end - 1))
         return self._map(first, start, stand_in_end=False), self._map(last, end, stand_in_end=True)
 
+    def original_start(self, offset: int) -> int:
+        """Where, in the file, a span of the built text starting at ``offset`` starts.
+
+        Monotone in ``offset``: the parts are added in the order they stand in the file and do not overlap,
+        and within a part offsets map in order (a stand-in maps wholly to the start of its operand).
+        """
+        return self._map(self._part(offset), offset, stand_in_end=False)
+
     def _part(self, offset: int) -> tuple[int, int, int, array[int] | None]:
         index = bisect_right(self.starts, (offset, _MAX_OFFSET)) - 1
         return self.starts[max(index, 0)]
@@ -1894,6 +1962,14 @@ class _DynamicSql:
         if points is None:
             return end if stand_in_end else start
         return _uncollapsed(start, points, offset - built_start)
+
+
+class _PendingDynamicSql(NamedTuple):
+    """An EXECUTE's dynamic SQL that lexes, waiting for the scan to pass its expression."""
+
+    dynamic: _DynamicSql
+    text: str  # the built text (``dynamic``'s parts let go)
+    execute_start: int  # where the EXECUTE keyword starts: no finding of this text starts before it
 
 
 #: Clauses in which a two-part name is an expression (table.column), not schema.object.
