@@ -242,6 +242,8 @@ def text_and_edits(draw: st.DrawFn) -> tuple[str, list[Edit]]:
 @example(("a\r", [(2, 2, "\nb")]))  # an insertion at the very end
 @example(("x\rb\na\n", [(2, 3, ""), (4, 5, "")]))
 @example(("a\nb\n" + "c\n" * 10 + "d\n", [(1, 2, ""), (24, 25, "x")]))  # a later hunk's new start moved up
+@example(("a", [(0, 1, ""), (1, 1, "a")]))  # edits that give back what was there: no change
+@example(("ab\ncd\n" + "x\n" * 9 + "ef\n", [(0, 1, ""), (1, 1, "a"), (24, 25, "E")]))  # then a real one
 def test_the_diff_applied_gives_the_fixed_text(case: tuple[str, list[Edit]]) -> None:
     assert_diff_applies(*case)
 

@@ -105,7 +105,8 @@ def _runs(old: _Lines, edits: _Edits) -> Iterator[tuple[int, int, int]]:
 
     Edits on the same or neighbouring lines make one run (one block of ``-`` then ``+`` lines, as difflib
     writes it); a run whose new text does not end with a line break (its last one edited away) takes in
-    the next line, which its last new line joins. Counted edit by edit, in constant memory.
+    the next line, which its last new line joins. A run whose edits together give back its old text (a
+    deletion and an insertion of the same characters) is no change. Counted edit by edit, in constant memory.
     """
     text, starts = old.text, old.starts
     while edits.next is not None:
@@ -113,13 +114,20 @@ def _runs(old: _Lines, edits: _Edits) -> Iterator[tuple[int, int, int]]:
         first = max(old.line_of(edit[0]), 0)
         stop = old.line_of(max(edit[1] - 1, edit[0])) + 1
         breaks, position, tail = 0, starts[first], ""  # tail: the last character of the new text so far
+        # Whether the new text so far equals the old text from the run's start (``compared`` characters on).
+        same, compared = True, starts[first]
         while True:
             if edit[0] > position:
                 breaks += text.count("\n", position, edit[0])
                 tail = text[edit[0] - 1]
+                if same and compared != position:
+                    same = text[position : edit[0]] == text[compared : compared + edit[0] - position]
+                compared += edit[0] - position
             if edit[2]:
                 breaks += edit[2].count("\n")
                 tail = edit[2][-1]
+                same = same and edit[2] == text[compared : compared + len(edit[2])]
+                compared += len(edit[2])
             position = edit[1]
             following = edits.next
             if following is not None and old.line_of(following[0]) <= stop:
@@ -137,7 +145,11 @@ def _runs(old: _Lines, edits: _Edits) -> Iterator[tuple[int, int, int]]:
                 end = starts[stop]
                 last = text[end - 1]
             breaks += text.count("\n", position, end)
-            yield first, stop, breaks + (last not in ("\n", ""))
+            if same and compared != position:
+                same = text[position:end] == text[compared : compared + end - position]
+            compared += end - position
+            if not (same and compared == end):
+                yield first, stop, breaks + (last not in ("\n", ""))
             break
 
 
@@ -146,6 +158,8 @@ def _new_lines(old: _Lines, first: int, stop: int, edits: _Edits) -> Iterator[st
     ``edits``), cut as they come: one line held at a time."""
     text, starts = old.text, old.starts
     partial: list[str] = []
+    while edits.next is not None and max(old.line_of(edits.next[0]), 0) < first:
+        edits.take()  # the edits of a run that changes nothing (see _runs): no lines of their own
 
     def cut(piece: str) -> Iterator[str]:
         start = 0
