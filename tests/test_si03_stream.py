@@ -9,12 +9,12 @@ and consuming ``iter_analyze()`` on many SI03 findings holds about the text, whe
 
 from __future__ import annotations
 
-import tracemalloc
 from collections.abc import Callable, Iterable
 from operator import attrgetter
 
 from hypothesis import example, given, settings
 from test_core_fast_paths import _pending_soups
+from test_streamed_findings import _peak_of
 
 from drizzle_schema_isolation.core.analysis import analyze, iter_analyze
 from drizzle_schema_isolation.core.findings import NON_ATOMIC, Finding
@@ -168,17 +168,6 @@ def test_the_first_warning_comes_before_the_pass_reaches_the_end() -> None:
     """Lazy: the first COMMIT's warning is yielded before the invalid end of the text is read."""
     warnings = iter_non_atomic_findings("COMMIT;\nSELECT 1;\n" * 1_000 + "SELECT 2fa;")
     assert next(warnings).start == 0
-
-
-def _peak_of(findings: Callable[[], Iterable[Finding]]) -> int:
-    """The peak memory of making ``findings()`` and going through them, keeping none."""
-    tracemalloc.start()
-    try:
-        for _ in findings():
-            pass
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def test_consuming_the_stream_of_many_warnings_holds_a_few() -> None:
