@@ -253,10 +253,8 @@ class _Scanner:
     ``fast_with_semi`` is the source of ``skip_fast`` with a group ``semi`` around its ``;`` step, compiled
     only in the rare case where the end of a skip does not tell where its last token ends (see
     :meth:`_Scan._note_skipped`): a capturing group inside the repeat costs the engine a tenth of its time.
-    That replay must end where the skip in use ended: for the C skip, its group ``more`` also matches
-    before a word, quoted name or string that the skip would take, so that, matched again while ``more``
-    matches, it ends where an unbounded skip ends (a lookahead that doubles the expression: it would cost
-    the pure path 1.5 ms of compiling on every run, hence not in ``skip_fast``).
+    Only the regex path needs it: the C skips say where their last token ends themselves
+    (:attr:`compiled_noting_skips`).
     """
 
     def __init__(self, schemas: tuple[str, ...], chunk: int) -> None:
@@ -280,9 +278,7 @@ class _Scanner:
 
     @property
     def fast_with_semi(self) -> str:
-        if self.compiled_skips is None:
-            return self.sources.fast_with_semi
-        return self.sources.unbounded_fast_with_semi
+        return self.sources.fast_with_semi
 
     @property
     def compiled_skips(self) -> tuple[Callable[[str, int], int], Callable[[str, int], int]] | None:
@@ -315,7 +311,6 @@ class _SkipSources(NamedTuple):
     fast: str
     careful: str
     fast_with_semi: str
-    unbounded_fast_with_semi: str  # matched again while "more" matches: the unbounded skip (the C one)
 
 
 def _word_trie(words: Iterable[str] | dict[str, str]) -> str:
@@ -453,22 +448,17 @@ def _skip_sources(schemas: tuple[str, ...], chunk: int) -> _SkipSources:
             |(?<![eEbBxX])'[^']*(?:''[^']*){{0,16}}'(?![{SPACE_CLASS}]*(?:::|--|/\*|'|=|<>|!=))
     """
     semi = rf";[{SPACE_CLASS}]*(?:--[^\n\r]*[\n\r][{SPACE_CLASS}]*){{0,16}}"
-    fast_steps = fast.replace("SEMI", f"(?:{semi})")
-    with_semi = fast.replace("SEMI", f"(?P<semi>{semi})")
     return _SkipSources(
-        _bounded_repeat_source(fast_steps, chunk),
+        _bounded_repeat_source(fast.replace("SEMI", f"(?:{semi})"), chunk),
         _bounded_repeat_source(careful, chunk),
-        _bounded_repeat_source(with_semi, chunk),
-        _bounded_repeat_source(with_semi, chunk, fast_steps),
+        _bounded_repeat_source(fast.replace("SEMI", f"(?P<semi>{semi})"), chunk),
     )
 
 
-def _bounded_repeat_source(alternatives: str, chunk: int, steps: str | None = None) -> str:
+def _bounded_repeat_source(alternatives: str, chunk: int) -> str:
     """At most ``chunk`` steps of ``alternatives``; the group ``more`` matches where the bound stopped them
-    before plain text, or given ``steps`` (the same alternatives without named groups, which a pattern can
-    hold only once), before any step."""
-    more = f"(?:{steps})" if steps is not None else rf"{_PLAIN}|-(?!-)|/(?!\*)"
-    return rf"(?:{alternatives}){{0,{chunk}}}(?P<more>(?={more}))?"
+    before plain text."""
+    return rf"(?:{alternatives}){{0,{chunk}}}(?P<more>(?={_PLAIN}|-(?!-)|/(?!\*)))?"
 
 
 @lru_cache(maxsize=8)
