@@ -17,6 +17,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 from typing import NamedTuple
 
 from drizzle_schema_isolation.core.findings import Edit
@@ -73,7 +74,7 @@ def unified_diff(text: str, edits: Callable[[], Iterable[Edit]], fromfile: str, 
     yield f"+++ {tofile}\n"
     printing = _Edits(text, edits())
     shift = 0  # lines the new text has more than the old before the hunk
-    for hunk in _chain(first_hunk, hunks):
+    for hunk in chain((first_hunk,), hunks):
         yield f"@@ -{_range(hunk.first, hunk.stop - hunk.first)} +{_range(hunk.first + shift, hunk.new_length)} @@\n"
         position = hunk.first
         for index in range(0, len(hunk.runs), 2):
@@ -223,11 +224,6 @@ def _hunks(runs: Iterator[tuple[int, int, int]], line_count: int) -> Iterator[_H
 def _counted(bounds: array[int], delta: int, line_count: int) -> _Hunk:
     first, stop = max(bounds[0] - CONTEXT, 0), min(bounds[-1] + CONTEXT, line_count)
     return _Hunk(first, stop, stop - first + delta, bounds)
-
-
-def _chain(first: _Hunk, rest: Iterator[_Hunk]) -> Iterator[_Hunk]:
-    yield first
-    yield from rest
 
 
 def _range(start: int, length: int) -> str:
