@@ -9,13 +9,12 @@ words, quotes and dollar signs that could break them. No test here measures time
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_core_scaling import MEMORY_FACTOR, SHAPES, _peak_extra_bytes
-from test_core_statements import _reference_split
+from test_core_statements import _outcome, _reference_split
 
 from drizzle_schema_isolation.core import statements
 from drizzle_schema_isolation.core.finder import find_references
@@ -99,14 +98,6 @@ def _pending_soups(draw: st.DrawFn) -> str:
         )
     )
     return "".join(part + separator for part, separator in zip(parts, separators, strict=True))
-
-
-def _outcome(sql: str, function: Any) -> list[Finding] | tuple[int, str]:
-    try:
-        findings: list[Finding] = function(sql)
-    except LexError as error:
-        return error.offset, error.message
-    return findings
 
 
 @settings(max_examples=1000, deadline=None)

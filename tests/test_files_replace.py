@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -124,20 +124,26 @@ def test_a_file_replaced_or_removed_meanwhile_is_not_written(tmp_path: Path) -> 
     assert temporaries(tmp_path) == []
 
 
+def contents_at_each_scan(monkeypatch: pytest.MonkeyPatch, paths: list[Path]) -> list[list[str]]:
+    """Filled as ``fix`` runs: what every one of ``paths`` holds on disk each time a file is scanned."""
+    real = cli.analyze
+    seen_on_disk: list[list[str]] = []
+
+    def find(text: str, schemas: tuple[str, ...]) -> Iterator[Finding]:
+        seen_on_disk.append([path.read_text() for path in paths])
+        return real(text, schemas)
+
+    monkeypatch.setattr(cli, "analyze", find)
+    return seen_on_disk
+
+
 def test_files_are_written_while_later_ones_are_still_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """File by file: with room for one pending write, file k is on disk before file k + 2 is even scanned."""
     paths = [tmp_path / f"{index:04d}.sql" for index in range(6)]
     for path in paths:
         path.write_text(DRIZZLE_SQL)
     monkeypatch.setattr(cli, "MAX_PENDING_WRITES", 1)
-    real = cli.analyze
-    seen_on_disk: list[list[str]] = []
-
-    def find(text: str, schemas: tuple[str, ...]) -> list[Finding]:
-        seen_on_disk.append([path.read_text() for path in paths])
-        return real(text, schemas)
-
-    monkeypatch.setattr(cli, "analyze", find)
+    seen_on_disk = contents_at_each_scan(monkeypatch, paths)
     assert run("fix", *map(str, paths))[0] == 1
     for scan, contents in enumerate(seen_on_disk):
         assert contents[: max(0, scan - 1)] == [FIXED_SQL] * max(0, scan - 1)

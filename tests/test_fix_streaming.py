@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_files_replace import contents_at_each_scan
 
 from drizzle_schema_isolation import cli, files
 from drizzle_schema_isolation.core import rewrite
@@ -224,14 +225,7 @@ def test_waiting_files_are_bounded_by_their_size_too(tmp_path: Path, monkeypatch
     for path in paths:
         path.write_text(sql)
     monkeypatch.setattr(cli, "MAX_PENDING_CHARS", 1)
-    real = cli.analyze
-    seen_on_disk: list[list[str]] = []
-
-    def find(text: str, schemas: tuple[str, ...]) -> list[object]:
-        seen_on_disk.append([path.read_text() for path in paths])
-        return real(text, schemas)
-
-    monkeypatch.setattr(cli, "analyze", find)
+    seen_on_disk = contents_at_each_scan(monkeypatch, paths)
     assert run("fix", *map(str, paths))[0] == 1
     fixed = 'CREATE TYPE "status" AS ENUM(\'a\');\n'
     for scan, contents in enumerate(seen_on_disk):
